@@ -1,0 +1,42 @@
+import type { RegistryError, InvalidReferenceError } from '../errors.js'
+
+export const MediaType = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json'
+} as const
+export type MediaType = (typeof MediaType)[keyof typeof MediaType]
+
+/** Index-first: a multi-arch tag must pin to its index, never a platform child (spec-checklist §C). */
+export const manifestAccept = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest].join(', ')
+
+export function isIndexMediaType (mediaType: string): boolean {
+  return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList
+}
+
+export interface Pinned {
+  ok: true
+  /** the reference exactly as written */
+  original: string
+  /** `<as written>[:latest if no tag]@<digest>` */
+  pinned: string
+  digest: string
+  mediaType: string
+  /** true when the answer came from the digest cache or the old object, without a registry call */
+  fromCache: boolean
+}
+
+export interface Unresolved {
+  ok: false
+  original: string
+  error: RegistryError | InvalidReferenceError
+}
+
+export type Resolution = Pinned | Unresolved
+
+/** The one thing the admission core needs from the registry side; tests may pass a small fake. */
+export interface Resolver {
+  /** Resolves every reference in parallel under one deadline; identical references are looked up once. */
+  resolveAll (references: readonly string[], signal: AbortSignal): Promise<Map<string, Resolution>>
+}
