@@ -1,0 +1,252 @@
+import { readFileSync } from 'node:fs'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { ConfigError } from './errors.js'
+
+/**
+ * The only reader of process.env. Config comes from defaults < file (--config / ATW_CONFIG) < environment < flags,
+ * is validated once against one schema (unknown keys are errors), then frozen.
+ */
+
+export interface SecretRef { namespace: string, name: string }
+
+export interface RegistryConfig {
+  /** host[:port] exactly as written in image references, e.g. "localhost:5001" or "ghcr.io" */
+  host: string
+  /** plain HTTP; credentials may only travel in clear to a registry marked insecure */
+  insecure: boolean
+  /** PEM bundle trusted in addition to the system roots */
+  caFile?: string
+  /** look this registry up at another base URL (e.g. http://kind-registry:5000); the written reference is unchanged */
+  mirror?: string
+  /** allow this registry (or its mirror) to live on a link-local address; off by default against SSRF */
+  allowLinkLocal: boolean
+  /** token realms other than the registry's own host that may receive this registry's credentials */
+  allowedRealmHosts: string[]
+}
+
+export interface CredentialsConfig {
+  /** docker config.json files (auths / base64 auth); read at start and re-read when they change */
+  dockerConfigFiles: string[]
+  /** kubernetes.io/dockerconfigjson Secrets, read through the Kubernetes API and watched */
+  secrets: SecretRef[]
+}
+
+export interface Config {
+  server: {
+    host: string
+    port: number
+    tlsCert: string
+    tlsKey: string
+    bodyLimitBytes: number
+    shutdownDelaySeconds: number
+    requestTimeoutSeconds: number
+    headersTimeoutSeconds: number
+  }
+  admission: {
+    /** cap on the registry budget of one admission, whatever the apiserver's ?timeout= says */
+    maxResolveSeconds: number
+    /** kept back from the apiserver's ?timeout= so our answer arrives before it gives up */
+    safetyMarginMs: number
+    annotationKey: string
+  }
+  resolver: {
+    /** 0 = off: every CREATE asks the registry, so a moved tag is noticed at once */
+    cacheTtlSeconds: number
+    maxAttempts: number
+    retryBaseDelayMs: number
+    perRequestTimeoutSeconds: number
+    userAgent: string
+  }
+  registries: RegistryConfig[]
+  credentials: CredentialsConfig
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+const registrySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['host'],
+  properties: {
+    host: { type: 'string', pattern: '^[A-Za-z0-9.\\-\\[\\]:]+$', minLength: 1 },
+    insecure: { type: 'boolean', default: false },
+    caFile: { type: 'string', minLength: 1 },
+    mirror: { type: 'string', pattern: '^https?://[^/?#]+/?$' },
+    allowLinkLocal: { type: 'boolean', default: false },
+    allowedRealmHosts: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] }
+  }
+} as const
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
+        tlsCert: { type: 'string', minLength: 1, default: 'certs/tls.crt' },
+        tlsKey: { type: 'string', minLength: 1, default: 'certs/tls.key' },
+        bodyLimitBytes: { type: 'integer', minimum: 7340032, default: 7340032 },
+        shutdownDelaySeconds: { type: 'number', minimum: 0, maximum: 120, default: 5 },
+        requestTimeoutSeconds: { type: 'number', minimum: 1, maximum: 120, default: 30 },
+        headersTimeoutSeconds: { type: 'number', minimum: 1, maximum: 60, default: 10 }
+      }
+    },
+    admission: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxResolveSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 8 },
+        safetyMarginMs: { type: 'integer', minimum: 0, maximum: 10000, default: 1500 },
+        annotationKey: { type: 'string', pattern: '^[a-z0-9.-]+/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', default: 'ate.dev/pinned-images' }
+      }
+    },
+    resolver: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        cacheTtlSeconds: { type: 'number', minimum: 0, maximum: 86400, default: 0 },
+        maxAttempts: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
+        retryBaseDelayMs: { type: 'integer', minimum: 0, maximum: 10000, default: 200 },
+        perRequestTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5 },
+        userAgent: { type: 'string', minLength: 1, default: 'actortemplate-webhook' }
+      }
+    },
+    registries: { type: 'array', items: registrySchema, default: [] },
+    credentials: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        dockerConfigFiles: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+        secrets: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['namespace', 'name'],
+            properties: { namespace: { type: 'string', minLength: 1 }, name: { type: 'string', minLength: 1 } }
+          }
+        }
+      }
+    },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }
+  }
+} as const
+
+const validateConfig = new Ajv({ allErrors: true, useDefaults: true, strict: true }).compile(configSchema)
+
+function describe (error: ErrorObject): string {
+  const where = error.instancePath === '' ? 'config' : error.instancePath.slice(1).replaceAll('/', '.')
+  if (error.keyword === 'additionalProperties') {
+    return `${where}: unknown key ${JSON.stringify(error.params['additionalProperty'])}`
+  }
+  return `${where}: ${error.message ?? 'is invalid'}`
+}
+
+/** Settings given on the command line; they win over file and environment. */
+export interface ConfigOverrides {
+  configFile?: string | undefined
+  port?: number | undefined
+  host?: string | undefined
+  tlsCert?: string | undefined
+  tlsKey?: string | undefined
+  insecureRegistries?: readonly string[] | undefined
+  logLevel?: string | undefined
+}
+
+function readConfigFile (path: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError([`cannot read config file ${path}: ${(error as Error).message}`])
+  }
+  try {
+    return parseYaml(text) ?? {}
+  } catch (error) {
+    throw new ConfigError([`config file ${path} is not valid YAML: ${(error as Error).message}`])
+  }
+}
+
+type Json = Record<string, unknown>
+
+function section (raw: Json, key: string): Json {
+  const value = raw[key]
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Json
+  const created: Json = {}
+  raw[key] = created
+  return created
+}
+
+function applyOverrides (raw: Json, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, problems: string[]): void {
+  const server = section(raw, 'server')
+  const portText = overrides.port?.toString() ?? env['ATW_PORT']
+  if (portText !== undefined) {
+    const port = Number(portText)
+    if (Number.isInteger(port)) server['port'] = port
+    else problems.push(`port: ${JSON.stringify(portText)} is not a number`)
+  }
+  const host = overrides.host ?? env['ATW_HOST']
+  if (host !== undefined) server['host'] = host
+  const tlsCert = overrides.tlsCert ?? env['ATW_TLS_CERT']
+  if (tlsCert !== undefined) server['tlsCert'] = tlsCert
+  const tlsKey = overrides.tlsKey ?? env['ATW_TLS_KEY']
+  if (tlsKey !== undefined) server['tlsKey'] = tlsKey
+  const logLevel = overrides.logLevel ?? env['ATW_LOG_LEVEL']
+  if (logLevel !== undefined) raw['logLevel'] = logLevel
+
+  const insecure = [...(env['ATW_INSECURE_REGISTRIES']?.split(',').filter(Boolean) ?? []), ...(overrides.insecureRegistries ?? [])]
+  if (insecure.length > 0) {
+    const registries = Array.isArray(raw['registries']) ? raw['registries'] as Json[] : []
+    raw['registries'] = registries
+    for (const host of insecure) {
+      const existing = registries.find((registry) => registry['host'] === host)
+      if (existing !== undefined) existing['insecure'] = true
+      else registries.push({ host, insecure: true })
+    }
+  }
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Builds the frozen config or throws a ConfigError listing every problem. */
+export function loadConfig (overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const configFile = overrides.configFile ?? env['ATW_CONFIG']
+  const loaded = configFile === undefined ? {} : readConfigFile(configFile)
+  if (loaded === null || typeof loaded !== 'object' || Array.isArray(loaded)) {
+    throw new ConfigError([`config file ${configFile ?? ''} must hold a mapping at the top level`])
+  }
+  const raw = structuredClone(loaded) as Json
+  const problems: string[] = []
+  applyOverrides(raw, overrides, env, problems)
+  if (!validateConfig(raw)) problems.push(...(validateConfig.errors ?? []).map(describe))
+  if (problems.length > 0) throw new ConfigError(problems)
+  const config = raw as unknown as Config
+  const hosts = new Set<string>()
+  for (const registry of config.registries) {
+    if (hosts.has(registry.host)) problems.push(`registries: host ${registry.host} is listed twice`)
+    hosts.add(registry.host)
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze(config)
+}
+
+/** Per-registry settings for a host[:port]; registries not listed get the secure defaults. */
+export function registrySettings (config: Pick<Config, 'registries'>, host: string): RegistryConfig {
+  return config.registries.find((registry) => registry.host === host) ??
+    { host, insecure: false, allowLinkLocal: false, allowedRealmHosts: [] }
+}
