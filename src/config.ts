@@ -56,6 +56,8 @@ export interface Config {
     maxAttempts: number
     retryBaseDelayMs: number
     perRequestTimeoutSeconds: number
+    /** 'head' trusts Docker-Content-Digest and spares Docker Hub pull quota; 'get' hashes every manifest */
+    manifestMethod: 'head' | 'get'
     userAgent: string
   }
   registries: RegistryConfig[]
@@ -115,6 +117,7 @@ export const configSchema = {
         maxAttempts: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
         retryBaseDelayMs: { type: 'integer', minimum: 0, maximum: 10000, default: 200 },
         perRequestTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5 },
+        manifestMethod: { enum: ['head', 'get'], default: 'head' },
         userAgent: { type: 'string', minLength: 1, default: 'actortemplate-webhook' }
       }
     },

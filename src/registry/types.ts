@@ -35,8 +35,18 @@ export interface Unresolved {
 
 export type Resolution = Pinned | Unresolved
 
+export interface Deadline {
+  signal: AbortSignal
+  /** epoch ms; retries are only attempted when they can finish before it */
+  at: number
+}
+
+export function deadlineIn (ms: number, now: number = Date.now()): Deadline {
+  return { signal: AbortSignal.timeout(Math.max(1, ms)), at: now + ms }
+}
+
 /** The one thing the admission core needs from the registry side; tests may pass a small fake. */
 export interface Resolver {
   /** Resolves every reference in parallel under one deadline; identical references are looked up once. */
-  resolveAll (references: readonly string[], signal: AbortSignal): Promise<Map<string, Resolution>>
+  resolveAll (references: readonly string[], deadline: Deadline): Promise<Map<string, Resolution>>
 }

@@ -1,0 +1,169 @@
+import { ErrorCode, RegistryError } from '../errors.js'
+import type { Challenge } from './challenge.js'
+import type { Credential, CredentialSource } from './credentials.js'
+import { mayCarryCredentials, type Endpoint } from './endpoint.js'
+import { describeTransportError } from './transport-errors.js'
+import type { Transport } from './transport.js'
+
+/**
+ * Registry authentication (distribution docs/spec/auth/token.md). Remembers each registry's challenge so later
+ * lookups send a token up front, and caches tokens per realm + service + scope + identity until shortly before they
+ * expire: with a cached token a lookup is exactly one registry request.
+ */
+
+export interface Authorization {
+  header: string | undefined
+  /** "anonymous" or the credential source, for logs and denials */
+  source: string
+}
+
+interface CachedToken { token: string, expiresAt: number }
+
+interface KnownChallenge { scheme: 'bearer' | 'basic', realm?: string, service?: string }
+
+// token.md: a missing or too small expires_in means 60 seconds.
+const minimumTokenLifetimeSeconds = 60
+const expirySkewMs = 10_000
+
+export interface AuthenticatorOptions {
+  transport: Transport
+  credentials: CredentialSource
+  now?: () => number
+}
+
+export class Authenticator {
+  readonly #transport: Transport
+  readonly #credentials: CredentialSource
+  readonly #now: () => number
+  readonly #challenges = new Map<string, KnownChallenge>()
+  readonly #tokens = new Map<string, CachedToken>()
+  readonly #inflight = new Map<string, Promise<CachedToken>>()
+
+  constructor (options: AuthenticatorOptions) {
+    this.#transport = options.transport
+    this.#credentials = options.credentials
+    this.#now = options.now ?? Date.now
+  }
+
+  /** What to send on the first try: nothing for a registry never seen, else a (cached or fresh) token or Basic. */
+  async initial (endpoint: Endpoint, repository: string, tag: string, signal: AbortSignal): Promise<Authorization> {
+    const known = this.#challenges.get(endpoint.registry)
+    if (known === undefined) return { header: undefined, source: 'anonymous' }
+    return await this.#authorize(endpoint, known, repository, tag, signal)
+  }
+
+  /** After a 401: learn the challenge and produce credentials for the retry, or explain why there are none. */
+  async answer (endpoint: Endpoint, challenges: readonly Challenge[], repository: string, tag: string, signal: AbortSignal): Promise<Authorization> {
+    const bearer = challenges.find((challenge) => challenge.scheme === 'bearer' && challenge.params['realm'] !== undefined)
+    const basic = challenges.find((challenge) => challenge.scheme === 'basic')
+    const known: KnownChallenge | undefined = bearer !== undefined
+      ? { scheme: 'bearer', realm: bearer.params['realm'], service: bearer.params['service'] }
+      : basic !== undefined ? { scheme: 'basic' } : undefined
+    if (known === undefined) {
+      throw new RegistryError(ErrorCode.registryUnauthorized, `${endpoint.registry} answered 401 without a usable WWW-Authenticate challenge`,
+        { registry: endpoint.registry, repository, reference: tag, status: 401 })
+    }
+    this.#challenges.set(endpoint.registry, known)
+    return await this.#authorize(endpoint, known, repository, tag, signal, bearer?.params['scope'])
+  }
+
+  async #authorize (endpoint: Endpoint, known: KnownChallenge, repository: string, tag: string, signal: AbortSignal, scope?: string): Promise<Authorization> {
+    const credential = await this.#credentials.credentialFor(endpoint.registry)
+    if (known.scheme === 'basic') {
+      if (credential === undefined || !mayCarryCredentials(endpoint.baseUrl, endpoint)) return { header: undefined, source: 'anonymous' }
+      return { header: basicHeader(credential), source: credential.source }
+    }
+    const realm = parseRealm(known.realm ?? '', endpoint, repository, tag)
+    const usable = credential !== undefined && realmMayReceiveCredentials(realm, endpoint) ? credential : undefined
+    const wantedScope = scope ?? `repository:${repository}:pull`
+    const key = [realm.href, known.service ?? '', wantedScope, usable === undefined ? '' : `${usable.source}|${usable.username}`].join('\n')
+    const cached = this.#tokens.get(key)
+    if (cached !== undefined && cached.expiresAt > this.#now()) return { header: `Bearer ${cached.token}`, source: usable?.source ?? 'anonymous' }
+    let pending = this.#inflight.get(key)
+    if (pending === undefined) {
+      pending = this.#fetchToken(endpoint, realm, known.service, wantedScope, usable, repository, tag, signal)
+        .finally(() => this.#inflight.delete(key))
+      this.#inflight.set(key, pending)
+    }
+    const token = await pending
+    this.#tokens.set(key, token)
+    return { header: `Bearer ${token.token}`, source: usable?.source ?? 'anonymous' }
+  }
+
+  async #fetchToken (endpoint: Endpoint, realm: URL, service: string | undefined, scope: string, credential: Credential | undefined,
+    repository: string, tag: string, signal: AbortSignal): Promise<CachedToken> {
+    const url = new URL(realm)
+    if (service !== undefined) url.searchParams.set('service', service)
+    url.searchParams.set('scope', scope)
+    if (credential !== undefined) url.searchParams.set('account', credential.username)
+    const facts = { registry: endpoint.registry, repository, reference: tag, credentialSource: credential?.source ?? 'anonymous' }
+    let response
+    try {
+      response = await this.#transport.send(url, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        signal,
+        authorization: credential === undefined ? undefined : basicHeader(credential)
+      }, endpoint.settings)
+    } catch (error) {
+      const { code, detail } = describeTransportError(error, signal)
+      throw new RegistryError(code, `token server ${realm.host}: ${detail}`, { ...facts, cause: error })
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new RegistryError(response.status === 401 ? ErrorCode.registryUnauthorized : ErrorCode.registryDenied,
+        `token server ${realm.host} answered ${response.status} to ${credential === undefined ? 'an anonymous request' : `the credentials from ${credential.source}`}`,
+        { ...facts, status: response.status })
+    }
+    if (response.status !== 200) {
+      throw new RegistryError(response.status === 429 ? ErrorCode.registryRateLimited : response.status >= 500 ? ErrorCode.registryUnavailable : ErrorCode.registryBadResponse,
+        `token server ${realm.host} answered ${response.status}`, { ...facts, status: response.status })
+    }
+    const token = parseTokenResponse(response.body ?? Buffer.alloc(0), this.#now())
+    if (token === undefined) {
+      throw new RegistryError(ErrorCode.registryBadResponse, `token server ${realm.host} sent a response without a token`, { ...facts, status: 200 })
+    }
+    return token
+  }
+}
+
+function basicHeader (credential: Credential): string {
+  return `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`
+}
+
+function parseRealm (realm: string, endpoint: Endpoint, repository: string, tag: string): URL {
+  try {
+    const url = new URL(realm)
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url
+  } catch {
+    // fall through to the typed error below
+  }
+  throw new RegistryError(ErrorCode.registryBadResponse, `${endpoint.registry} named an unusable token realm ${JSON.stringify(realm)}`,
+    { registry: endpoint.registry, repository, reference: tag, status: 401 })
+}
+
+/** Credentials for registry A go to A's own host or a realm its admin allowed, never elsewhere, never in clear. */
+function realmMayReceiveCredentials (realm: URL, endpoint: Endpoint): boolean {
+  if (!mayCarryCredentials(realm, endpoint)) return false
+  return realm.hostname === endpoint.baseUrl.hostname || endpoint.settings.allowedRealmHosts.includes(realm.host)
+}
+
+/** token.md: `access_token` wins over `token`; expiry counts from `issued_at` when the server gives one. */
+export function parseTokenResponse (body: Buffer, now: number): CachedToken | undefined {
+  let json: unknown
+  try {
+    json = JSON.parse(body.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (json === null || typeof json !== 'object') return undefined
+  const fields = json as { access_token?: unknown, token?: unknown, expires_in?: unknown, issued_at?: unknown }
+  const token = typeof fields.access_token === 'string' && fields.access_token !== '' ? fields.access_token
+    : typeof fields.token === 'string' && fields.token !== '' ? fields.token : undefined
+  if (token === undefined) return undefined
+  const lifetime = typeof fields.expires_in === 'number' && fields.expires_in >= minimumTokenLifetimeSeconds
+    ? fields.expires_in : minimumTokenLifetimeSeconds
+  const issued = typeof fields.issued_at === 'string' ? Date.parse(fields.issued_at) : NaN
+  // A server clock ahead of ours must not stretch the token's life past what it allows.
+  const start = Number.isFinite(issued) ? Math.min(issued, now) : now
+  return { token, expiresAt: start + lifetime * 1000 - expirySkewMs }
+}

@@ -1,0 +1,125 @@
+import { readFile, stat } from 'node:fs/promises'
+
+/**
+ * Registry credentials keyed by the registry host as written in image references ("docker.io" for Docker Hub).
+ * Sources are consulted in order; the first that knows the host wins (README "Credentials" documents the order).
+ */
+
+export interface Credential {
+  username: string
+  password: string
+  /** where it came from, for logs and denials; never the secret itself */
+  source: string
+}
+
+export interface CredentialSource {
+  credentialFor (registry: string): Promise<Credential | undefined>
+}
+
+const dockerHubAliases = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'])
+
+/** `https://index.docker.io/v1/`, `ghcr.io`, `http://localhost:5001/v2` → the host[:port] references use. */
+export function normaliseAuthKey (key: string): string {
+  const withoutScheme = key.trim().replace(/^[a-z]+:\/\//i, '')
+  const host = withoutScheme.split('/')[0]?.toLowerCase() ?? ''
+  return dockerHubAliases.has(host) ? 'docker.io' : host
+}
+
+function decodeAuthField (auth: string): { username: string, password: string } | undefined {
+  const decoded = Buffer.from(auth, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon <= 0) return undefined
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+/**
+ * Parses a docker config.json (also the `.dockerconfigjson` of a kubernetes.io/dockerconfigjson Secret).
+ * Entries without usable credentials are skipped and reported in `problems` so a typo is visible in the logs.
+ */
+export function parseDockerConfig (json: unknown, source: string): { credentials: Map<string, Credential>, problems: string[] } {
+  const credentials = new Map<string, Credential>()
+  const problems: string[] = []
+  const auths = json !== null && typeof json === 'object' ? (json as { auths?: unknown }).auths : undefined
+  if (auths === null || typeof auths !== 'object') {
+    problems.push(`${source}: no "auths" object`)
+    return { credentials, problems }
+  }
+  for (const [key, entry] of Object.entries(auths as Record<string, unknown>)) {
+    const fields = (entry ?? {}) as { auth?: unknown, username?: unknown, password?: unknown }
+    const pair = typeof fields.auth === 'string' && fields.auth !== ''
+      ? decodeAuthField(fields.auth)
+      : typeof fields.username === 'string' && typeof fields.password === 'string'
+        ? { username: fields.username, password: fields.password }
+        : undefined
+    if (pair === undefined) {
+      problems.push(`${source}: entry ${JSON.stringify(key)} has no username/password or auth`)
+      continue
+    }
+    const registry = normaliseAuthKey(key)
+    if (!credentials.has(registry)) credentials.set(registry, { ...pair, source })
+  }
+  return { credentials, problems }
+}
+
+/** A static set, e.g. from Secrets already read by the Kubernetes shell, or built by tests. */
+export class StaticCredentials implements CredentialSource {
+  #credentials: Map<string, Credential>
+  constructor (credentials: Map<string, Credential> = new Map()) {
+    this.#credentials = credentials
+  }
+
+  replace (credentials: Map<string, Credential>): void {
+    this.#credentials = credentials
+  }
+
+  async credentialFor (registry: string): Promise<Credential | undefined> {
+    return this.#credentials.get(registry)
+  }
+}
+
+/** A docker config.json on disk, re-read when its mtime changes (checked at most every `recheckMs`). */
+export class DockerConfigFile implements CredentialSource {
+  #credentials = new Map<string, Credential>()
+  #mtimeMs = -1
+  #checkedAt = -Infinity
+  constructor (
+    readonly path: string,
+    private readonly onProblem: (message: string) => void = () => {},
+    private readonly recheckMs = 5000,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  async credentialFor (registry: string): Promise<Credential | undefined> {
+    await this.#refresh()
+    return this.#credentials.get(registry)
+  }
+
+  async #refresh (): Promise<void> {
+    if (this.now() - this.#checkedAt < this.recheckMs) return
+    this.#checkedAt = this.now()
+    try {
+      const { mtimeMs } = await stat(this.path)
+      if (mtimeMs === this.#mtimeMs) return
+      const parsed = parseDockerConfig(JSON.parse(await readFile(this.path, 'utf8')), `config.json ${this.path}`)
+      parsed.problems.forEach(this.onProblem)
+      this.#credentials = parsed.credentials
+      this.#mtimeMs = mtimeMs
+    } catch (error) {
+      // Keep the last good credentials: a half-written file must not turn into anonymous requests.
+      this.onProblem(`cannot read docker config ${this.path}: ${(error as Error).message}`)
+    }
+  }
+}
+
+/** First source that knows the registry wins. */
+export class ChainedCredentials implements CredentialSource {
+  constructor (private readonly sources: readonly CredentialSource[]) {}
+
+  async credentialFor (registry: string): Promise<Credential | undefined> {
+    for (const source of this.sources) {
+      const credential = await source.credentialFor(registry)
+      if (credential !== undefined) return credential
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,142 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Config } from '../config.js'
+import { ErrorCode, InvalidReferenceError, RegistryError } from '../errors.js'
+import { lookupLocation, parseReference, pinnedReference } from '../images/reference.js'
+import { endpointFor } from './endpoint.js'
+import type { ManifestClient, ManifestDigest } from './manifest-client.js'
+import type { Deadline, Resolution, Resolver } from './types.js'
+
+/**
+ * Batch tag → digest resolution: every distinct lookup of a batch runs in parallel; identical lookups in flight
+ * (across concurrent admissions too) share one registry call; transient failures are retried with jittered backoff
+ * only while the deadline allows; a registry's Retry-After is honoured by not asking it again before then.
+ */
+
+export interface LookupEvent {
+  registry: string
+  /** "pinned", "cached", or the error code */
+  outcome: string
+  requests: number
+  credentialSource: string | undefined
+  durationMs: number
+}
+
+export interface RegistryResolverOptions {
+  config: Pick<Config, 'registries' | 'resolver'>
+  manifests: Pick<ManifestClient, 'lookup'>
+  onLookup?: (event: LookupEvent) => void
+  now?: () => number
+  random?: () => number
+}
+
+interface CachedDigest { digest: string, mediaType: string, expiresAt: number }
+
+export class RegistryResolver implements Resolver {
+  readonly #options: RegistryResolverOptions
+  readonly #now: () => number
+  readonly #random: () => number
+  readonly #inflight = new Map<string, Promise<ManifestDigest>>()
+  readonly #cache = new Map<string, CachedDigest>()
+  readonly #coolingUntil = new Map<string, { until: number, error: RegistryError }>()
+
+  constructor (options: RegistryResolverOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+    this.#random = options.random ?? Math.random
+  }
+
+  async resolveAll (references: readonly string[], deadline: Deadline): Promise<Map<string, Resolution>> {
+    const unique = [...new Set(references)]
+    const results = await Promise.all(unique.map(async (reference) => [reference, await this.resolveOne(reference, deadline)] as const))
+    return new Map(results)
+  }
+
+  async resolveOne (original: string, deadline: Deadline): Promise<Resolution> {
+    let parsed
+    try {
+      parsed = parseReference(original)
+    } catch (error) {
+      if (error instanceof InvalidReferenceError) return { ok: false, original, error }
+      throw error
+    }
+    if (parsed.digest !== undefined) {
+      return { ok: true, original, pinned: original, digest: parsed.digest, mediaType: 'unknown', fromCache: true }
+    }
+    const tag = parsed.tag ?? 'latest'
+    const location = lookupLocation(parsed)
+    const endpoint = endpointFor(this.#options.config, location.registry, location.endpointHost)
+    const key = `${endpoint.baseUrl.href}${location.repository}:${tag}`
+    const started = this.#now()
+
+    const cached = this.#cache.get(key)
+    if (cached !== undefined && cached.expiresAt > started) {
+      this.#emit(location.registry, 'cached', 0, undefined, started)
+      return { ok: true, original, pinned: pinnedReference(parsed, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
+    }
+    try {
+      const found = await this.#shared(key, async () => await this.#withRetries(endpoint.registry, location.repository, tag, deadline,
+        async () => await this.#options.manifests.lookup(endpoint, location.repository, tag, deadline.signal)))
+      const ttl = this.#options.config.resolver.cacheTtlSeconds
+      if (ttl > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType, expiresAt: this.#now() + ttl * 1000 })
+      this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
+      return { ok: true, original, pinned: pinnedReference(parsed, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
+    } catch (error) {
+      const typed = error instanceof RegistryError
+        ? error
+        : new RegistryError(ErrorCode.registryUnreachable, (error as Error).message, { registry: location.registry, repository: location.repository, reference: tag, cause: error })
+      this.#emit(location.registry, typed.code, 0, typed.credentialSource, started)
+      return { ok: false, original, error: typed }
+    }
+  }
+
+  /** Single flight: concurrent identical lookups wait for the one already on the wire. */
+  async #shared (key: string, lookup: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
+    let pending = this.#inflight.get(key)
+    if (pending === undefined) {
+      pending = lookup().finally(() => this.#inflight.delete(key))
+      this.#inflight.set(key, pending)
+    }
+    return await pending
+  }
+
+  async #withRetries (registry: string, repository: string, tag: string, deadline: Deadline,
+    attempt: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
+    const { maxAttempts, retryBaseDelayMs } = this.#options.config.resolver
+    for (let tries = 1; ; tries++) {
+      this.#throwIfCooling(registry, repository, tag)
+      try {
+        return await attempt()
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error
+        const retryAfterMs = (error.retryAfterSeconds ?? 0) * 1000
+        if (error.code === ErrorCode.registryRateLimited && retryAfterMs > 0) {
+          this.#coolingUntil.set(registry, { until: this.#now() + retryAfterMs, error })
+        }
+        if (!error.retryable || tries >= maxAttempts) throw error
+        const backoffMs = retryBaseDelayMs * 2 ** (tries - 1) * (0.5 + this.#random())
+        const delayMs = Math.max(retryAfterMs, backoffMs)
+        if (this.#now() + delayMs >= deadline.at) throw error
+        await sleep(delayMs, undefined, { signal: deadline.signal }).catch(() => { throw error })
+      }
+    }
+  }
+
+  /** After a 429 with Retry-After nobody asks that registry again before the time it named. */
+  #throwIfCooling (registry: string, repository: string, tag: string): void {
+    const cooling = this.#coolingUntil.get(registry)
+    if (cooling === undefined) return
+    const remainingMs = cooling.until - this.#now()
+    if (remainingMs <= 0) {
+      this.#coolingUntil.delete(registry)
+      return
+    }
+    const seconds = Math.ceil(remainingMs / 1000)
+    throw new RegistryError(ErrorCode.registryRateLimited,
+      `${registry} is rate limiting us (${cooling.error.status ?? 429} ${cooling.error.ociCode ?? 'TOOMANYREQUESTS'}); not asking again for ${seconds}s; retry later`,
+      { registry, repository, reference: tag, status: cooling.error.status, ociCode: cooling.error.ociCode, retryAfterSeconds: seconds, rateLimit: cooling.error.rateLimit })
+  }
+
+  #emit (registry: string, outcome: string, requests: number, credentialSource: string | undefined, started: number): void {
+    this.#options.onLookup?.({ registry, outcome, requests, credentialSource, durationMs: this.#now() - started })
+  }
+}

@@ -1,0 +1,42 @@
+import { errors as undiciErrors } from 'undici'
+import { ErrorCode } from '../errors.js'
+import { BlockedAddressError } from './address-guard.js'
+import { BodyTooLargeError, RedirectError } from './transport.js'
+
+/** Turns a thrown transport failure into our error code and a sentence a user can act on. */
+export function describeTransportError (error: unknown, deadline: AbortSignal): { code: ErrorCode, detail: string } {
+  const blocked = findCause(error, (cause) => cause instanceof BlockedAddressError)
+  if (blocked !== undefined) return { code: ErrorCode.blockedAddress, detail: (blocked as Error).message }
+  if (error instanceof RedirectError) return { code: ErrorCode.registryBadResponse, detail: error.message }
+  if (error instanceof BodyTooLargeError) return { code: ErrorCode.registryBadResponse, detail: error.message }
+  if (deadline.aborted) return { code: ErrorCode.registryTimeout, detail: 'no answer before the admission deadline' }
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) {
+    return { code: ErrorCode.registryTimeout, detail: 'no answer within the per-request timeout' }
+  }
+  const code = (findCause(error, (cause) => typeof (cause as { code?: unknown }).code === 'string') as { code?: string } | undefined)?.code
+  const message = error instanceof Error ? error.message : String(error)
+  switch (code) {
+    case 'ECONNREFUSED': return { code: ErrorCode.registryUnreachable, detail: 'connection refused (is the registry running?)' }
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET': return { code: ErrorCode.registryUnreachable, detail: 'the connection was reset' }
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return { code: ErrorCode.registryUnreachable, detail: 'the host name does not resolve' }
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'CERT_HAS_EXPIRED':
+      return { code: ErrorCode.registryUnreachable, detail: `TLS certificate not trusted (${code}): ${message}; configure caFile for this registry` }
+    default: return { code: ErrorCode.registryUnreachable, detail: `${code === undefined ? '' : `${code}: `}${message}` }
+  }
+}
+
+function findCause (error: unknown, predicate: (cause: object) => boolean): object | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    if (predicate(current)) return current
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
