@@ -1,0 +1,42 @@
+import { loadConfig } from '../config.js'
+import { createRegistryStack } from '../registry/create-resolver.js'
+import { credentialsFromConfig } from '../registry/credentials-from-config.js'
+import { deadlineIn } from '../registry/types.js'
+import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
+
+export const resolveUsage = `usage: actortemplate-webhook resolve [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] REF...
+Prints one pinned reference (<ref as written>[:latest]@<digest>) per line, in the order given.
+Exit 0 when all resolve, 1 when any fails (each error on stderr), 2 on usage errors.`
+
+export async function runResolve (args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    config: { type: 'string' },
+    'insecure-registry': { type: 'string', multiple: true },
+    timeout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' }
+  })
+  if (values.help === true) {
+    io.stdout(`${resolveUsage}\n`)
+    return ExitCode.ok
+  }
+  if (positionals.length === 0) throw new UsageError('resolve needs at least one image reference')
+  const timeoutSeconds = secondsOption(values.timeout, 'timeout', 30)
+  const config = loadConfig({ configFile: values.config, insecureRegistries: values['insecure-registry'] })
+  const stack = createRegistryStack(config, credentialsFromConfig(config, (problem) => io.stderr(`warning: ${problem}\n`)))
+  try {
+    const results = await stack.resolver.resolveAll(positionals, deadlineIn(timeoutSeconds * 1000))
+    let failed = false
+    for (const reference of positionals) {
+      const result = results.get(reference)
+      if (result?.ok === true) {
+        io.stdout(`${result.pinned}\n`)
+      } else {
+        failed = true
+        io.stderr(`${reference}: ${result === undefined ? 'not resolved' : result.error.message}\n`)
+      }
+    }
+    return failed ? ExitCode.rejected : ExitCode.ok
+  } finally {
+    await stack.close()
+  }
+}

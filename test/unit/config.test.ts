@@ -1,0 +1,63 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadConfig, registrySettings } from '../../src/config.js'
+import { ConfigError } from '../../src/errors.js'
+
+const writeConfig = async (text: string): Promise<string> => {
+  const path = join(await mkdtemp(join(tmpdir(), 'atw-config-')), 'config.yaml')
+  await writeFile(path, text)
+  return path
+}
+
+t.test('defaults with no file at all', async (t) => {
+  const config = loadConfig({}, {})
+  t.equal(config.server.port, 8443)
+  t.equal(config.server.bodyLimitBytes, 7 * 1024 * 1024)
+  t.equal(config.resolver.cacheTtlSeconds, 0, 'digest cache is off by default')
+  t.equal(config.resolver.manifestMethod, 'head')
+  t.same(config.registries, [])
+  t.ok(Object.isFrozen(config) && Object.isFrozen(config.server), 'frozen')
+  t.same(registrySettings(config, 'ghcr.io'), { host: 'ghcr.io', insecure: false, allowLinkLocal: false, allowedRealmHosts: [] }, 'unlisted registries are secure')
+})
+
+t.test('file, environment and flags layer in that order', async (t) => {
+  const path = await writeConfig('server:\n  port: 9000\n  host: 127.0.0.1\nregistries:\n  - host: localhost:5001\n    mirror: http://kind-registry:5000\n')
+  const config = loadConfig({ configFile: path, tlsCert: '/flag.crt', insecureRegistries: ['localhost:5001', '127.0.0.1:5000'] },
+    { ATW_PORT: '9100', ATW_TLS_CERT: '/env.crt', ATW_LOG_LEVEL: 'debug' })
+  t.equal(config.server.port, 9100, 'env beats file')
+  t.equal(config.server.tlsCert, '/flag.crt', 'flag beats env')
+  t.equal(config.server.host, '127.0.0.1')
+  t.equal(config.logLevel, 'debug')
+  t.same(config.registries.map((registry) => [registry.host, registry.insecure, registry.mirror]),
+    [['localhost:5001', true, 'http://kind-registry:5000'], ['127.0.0.1:5000', true, undefined]], '--insecure-registry merges into listed hosts')
+  t.equal(loadConfig({}, { ATW_CONFIG: path }).server.port, 9000, 'ATW_CONFIG names the file')
+})
+
+t.test('every problem is listed at once', async (t) => {
+  const path = await writeConfig('server:\n  port: 70000\n  colour: blue\nresolver:\n  manifestMethod: post\nregistries:\n  - host: a.example\n  - host: a.example\n  - insecure: true\nextra: 1\n')
+  const error = t.throws(() => loadConfig({ configFile: path }, {})) as ConfigError
+  t.ok(error instanceof ConfigError)
+  t.equal(error.code, 'INVALID_CONFIG')
+  t.match(error.message, /server\.port: must be <= 65535/)
+  t.match(error.message, /server: unknown key "colour"/)
+  t.match(error.message, /resolver\.manifestMethod/)
+  t.match(error.message, /registries\.2: must have required property 'host'/)
+  t.match(error.message, /config: unknown key "extra"/)
+  t.ok(error.problems.length >= 5, `${error.problems.length} problems listed`)
+})
+
+t.test('duplicate registries are refused', async (t) => {
+  const path = await writeConfig('registries:\n  - host: a.example\n  - host: a.example\n')
+  t.throws(() => loadConfig({ configFile: path }, {}), /host a\.example is listed twice/)
+})
+
+t.test('unreadable or malformed files are clear errors', async (t) => {
+  t.throws(() => loadConfig({ configFile: '/nonexistent/config.yaml' }, {}), /cannot read config file \/nonexistent\/config\.yaml/)
+  const broken = await writeConfig('a: [')
+  const list = await writeConfig('- 1\n- 2\n')
+  t.throws(() => loadConfig({ configFile: broken }, {}), /not valid YAML/)
+  t.throws(() => loadConfig({ configFile: list }, {}), /mapping at the top level/)
+  t.throws(() => loadConfig({}, { ATW_PORT: 'eighty' }), /port: "eighty" is not a number/)
+})
