@@ -1,6 +1,6 @@
 import { ErrorCode, RegistryError } from '../errors.js'
 import type { Challenge } from './challenge.js'
-import type { Credential, CredentialSource } from './credentials.js'
+import { normaliseAuthKey, type Credential, type CredentialSource } from './credentials.js'
 import { mayCarryCredentials, type Endpoint } from './endpoint.js'
 import { describeTransportError } from './transport-errors.js'
 import type { Transport } from './transport.js'
@@ -68,7 +68,7 @@ export class Authenticator {
   }
 
   async #authorize (endpoint: Endpoint, known: KnownChallenge, repository: string, tag: string, signal: AbortSignal, scope?: string): Promise<Authorization> {
-    const credential = await this.#credentials.credentialFor(endpoint.registry)
+    const credential = await this.#credentials.credentialFor(normaliseAuthKey(endpoint.registry))
     if (known.scheme === 'basic') {
       if (credential === undefined || !mayCarryCredentials(endpoint.baseUrl, endpoint)) return { header: undefined, source: 'anonymous' }
       return { header: basicHeader(credential), source: credential.source }
