@@ -32,7 +32,7 @@ export interface KubectlResult {
 }
 
 export interface KubectlOptions {
-  /** Written to kubectl's stdin (use with `-f -`). */
+  /** Written to kubectl's stdin. Use `-f -`; `-f /dev/stdin` fails (stdin is a socket, ENXIO). */
   input?: string
   /** Kill kubectl after this long. Default 120 s. */
   timeoutMs?: number
