@@ -25,11 +25,33 @@ export interface RegistryConfig {
   allowedRealmHosts: string[]
 }
 
+export interface ProviderBinding {
+  /** "google" (GKE Workload Identity) or "helper:<name>" (docker-credential-<name>) */
+  provider: string
+  /** host patterns; `*` matches one DNS label or part of one, e.g. "*.gcr.io", "*-docker.pkg.dev" */
+  hosts: string[]
+}
+
 export interface CredentialsConfig {
   /** docker config.json files (auths / base64 auth); read at start and re-read when they change */
   dockerConfigFiles: string[]
   /** kubernetes.io/dockerconfigjson Secrets, read through the Kubernetes API and watched */
   secrets: SecretRef[]
+  /** identity providers, consulted after Secrets and config.json found nothing for a host */
+  providers: ProviderBinding[]
+  google: {
+    /** the GKE metadata server's token endpoint; configurable so tests can use a loopback fixture */
+    metadataTokenUrl: string
+    /** shown in logs and denials: whose identity was presented */
+    serviceAccount: string
+    timeoutSeconds: number
+  }
+  helpers: {
+    timeoutSeconds: number
+    cacheSeconds: number
+    /** explicit paths per helper name; otherwise docker-credential-<name> is looked up on PATH */
+    paths: Record<string, string>
+  }
 }
 
 export interface Config {
@@ -42,6 +64,10 @@ export interface Config {
     shutdownDelaySeconds: number
     requestTimeoutSeconds: number
     headersTimeoutSeconds: number
+    /** idle keep-alive sockets close after this; the apiserver reuses connections between admissions */
+    keepAliveTimeoutSeconds: number
+    /** how often the cert and key files are re-read (file watches trigger earlier reloads where they work) */
+    certReloadIntervalSeconds: number
   }
   admission: {
     /** cap on the registry budget of one admission, whatever the apiserver's ?timeout= says */
@@ -95,7 +121,9 @@ export const configSchema = {
         bodyLimitBytes: { type: 'integer', minimum: 7340032, default: 7340032 },
         shutdownDelaySeconds: { type: 'number', minimum: 0, maximum: 120, default: 5 },
         requestTimeoutSeconds: { type: 'number', minimum: 1, maximum: 120, default: 30 },
-        headersTimeoutSeconds: { type: 'number', minimum: 1, maximum: 60, default: 10 }
+        headersTimeoutSeconds: { type: 'number', minimum: 1, maximum: 60, default: 10 },
+        keepAliveTimeoutSeconds: { type: 'number', minimum: 1, maximum: 600, default: 65 },
+        certReloadIntervalSeconds: { type: 'number', minimum: 0.05, maximum: 3600, default: 10 }
       }
     },
     admission: {
@@ -136,6 +164,39 @@ export const configSchema = {
             additionalProperties: false,
             required: ['namespace', 'name'],
             properties: { namespace: { type: 'string', minLength: 1 }, name: { type: 'string', minLength: 1 } }
+          }
+        },
+        providers: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['provider', 'hosts'],
+            properties: {
+              provider: { type: 'string', pattern: '^(google|helper:[A-Za-z0-9][A-Za-z0-9._-]*)$' },
+              hosts: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9.*:\\-]+$' } }
+            }
+          }
+        },
+        google: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            metadataTokenUrl: { type: 'string', pattern: '^https?://', default: 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token' },
+            serviceAccount: { type: 'string', minLength: 1, default: 'actortemplate-webhook/actortemplate-webhook' },
+            timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 3 }
+          }
+        },
+        helpers: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 60, default: 5 },
+            cacheSeconds: { type: 'number', minimum: 0, maximum: 86400, default: 300 },
+            paths: { type: 'object', additionalProperties: { type: 'string', minLength: 1 }, default: {} }
           }
         }
       }

@@ -65,6 +65,8 @@ export interface RegistryErrorFacts {
   rateLimit?: { limit?: string | undefined, remaining?: string | undefined } | undefined
   /** which credential source was presented, e.g. "anonymous", "config.json", "secret team-a/pull" */
   credentialSource?: string | undefined
+  /** the credential source's own advice for a refusal, e.g. the IAM role to grant */
+  credentialAdvice?: string | undefined
   cause?: unknown
 }
 

@@ -15,6 +15,7 @@ export interface Authorization {
   header: string | undefined
   /** "anonymous" or the credential source, for logs and denials */
   source: string
+  advice?: string | undefined
 }
 
 interface CachedToken { token: string, expiresAt: number }
@@ -68,17 +69,17 @@ export class Authenticator {
   }
 
   async #authorize (endpoint: Endpoint, known: KnownChallenge, repository: string, tag: string, signal: AbortSignal, scope?: string): Promise<Authorization> {
-    const credential = await this.#credentials.credentialFor(normaliseAuthKey(endpoint.registry))
+    const credential = await this.#credentialFor(endpoint, repository, tag)
     if (known.scheme === 'basic') {
       if (credential === undefined || !mayCarryCredentials(endpoint.baseUrl, endpoint)) return { header: undefined, source: 'anonymous' }
-      return { header: basicHeader(credential), source: credential.source }
+      return { header: basicHeader(credential), source: credential.source, advice: credential.advice }
     }
     const realm = parseRealm(known.realm ?? '', endpoint, repository, tag)
     const usable = credential !== undefined && realmMayReceiveCredentials(realm, endpoint) ? credential : undefined
     const wantedScope = scope ?? `repository:${repository}:pull`
     const key = [realm.href, known.service ?? '', wantedScope, usable === undefined ? '' : `${usable.source}|${usable.username}`].join('\n')
     const cached = this.#tokens.get(key)
-    if (cached !== undefined && cached.expiresAt > this.#now()) return { header: `Bearer ${cached.token}`, source: usable?.source ?? 'anonymous' }
+    if (cached !== undefined && cached.expiresAt > this.#now()) return { header: `Bearer ${cached.token}`, source: usable?.source ?? 'anonymous', advice: usable?.advice }
     let pending = this.#inflight.get(key)
     if (pending === undefined) {
       pending = this.#fetchToken(endpoint, realm, known.service, wantedScope, usable, repository, tag, signal)
@@ -87,7 +88,17 @@ export class Authenticator {
     }
     const token = await pending
     this.#tokens.set(key, token)
-    return { header: `Bearer ${token.token}`, source: usable?.source ?? 'anonymous' }
+    return { header: `Bearer ${token.token}`, source: usable?.source ?? 'anonymous', advice: usable?.advice }
+  }
+
+  /** A provider that cannot produce credentials (metadata server down, helper failing) is a denial reason, not anonymity. */
+  async #credentialFor (endpoint: Endpoint, repository: string, tag: string): Promise<Credential | undefined> {
+    try {
+      return await this.#credentials.credentialFor(normaliseAuthKey(endpoint.registry))
+    } catch (error) {
+      throw new RegistryError(ErrorCode.credentialsUnavailable, `no credentials for ${endpoint.registry}: ${(error as Error).message}`,
+        { registry: endpoint.registry, repository, reference: tag, cause: error })
+    }
   }
 
   async #fetchToken (endpoint: Endpoint, realm: URL, service: string | undefined, scope: string, credential: Credential | undefined,
@@ -96,7 +107,7 @@ export class Authenticator {
     if (service !== undefined) url.searchParams.set('service', service)
     url.searchParams.set('scope', scope)
     if (credential !== undefined) url.searchParams.set('account', credential.username)
-    const facts = { registry: endpoint.registry, repository, reference: tag, credentialSource: credential?.source ?? 'anonymous' }
+    const facts = { registry: endpoint.registry, repository, reference: tag, credentialSource: credential?.source ?? 'anonymous', credentialAdvice: credential?.advice }
     let response
     try {
       response = await this.#transport.send(url, {
@@ -111,7 +122,7 @@ export class Authenticator {
     }
     if (response.status === 401 || response.status === 403) {
       throw new RegistryError(response.status === 401 ? ErrorCode.registryUnauthorized : ErrorCode.registryDenied,
-        `token server ${realm.host} answered ${response.status} to ${credential === undefined ? 'an anonymous request' : `the credentials from ${credential.source}`}`,
+        `token server ${realm.host} answered ${response.status} to ${credential === undefined ? 'an anonymous request' : credential.source}${credential?.advice === undefined ? '' : `; ${credential.advice}`}`,
         { ...facts, status: response.status })
     }
     if (response.status !== 200) {

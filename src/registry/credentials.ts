@@ -10,6 +10,8 @@ export interface Credential {
   password: string
   /** where it came from, for logs and denials; never the secret itself */
   source: string
+  /** what to do when the registry refuses it, e.g. which IAM role to grant */
+  advice?: string
 }
 
 export interface CredentialSource {

@@ -37,11 +37,13 @@ export class ManifestClient {
     const state = { requests: 0 }
     let auth = await this.options.authenticator.initial(endpoint, repository, tag, signal)
     facts.credentialSource = auth.source
+    facts.credentialAdvice = auth.advice
     const method = this.options.method === 'get' ? 'GET' : 'HEAD'
     let response = await this.#send(url, method, auth, endpoint, facts, signal, state)
     if (response.status === 401) {
       auth = await this.options.authenticator.answer(endpoint, parseChallenges(response.headers['www-authenticate']), repository, tag, signal)
       facts.credentialSource = auth.source
+      facts.credentialAdvice = auth.advice
       response = await this.#send(url, method, auth, endpoint, facts, signal, state)
     }
     if (response.status !== 200 && method === 'HEAD' && [401, 403, 404].includes(response.status)) {
@@ -157,10 +159,11 @@ export function errorFromResponse (response: HttpResponse, facts: RegistryErrorF
   const limit = singleHeader(response, 'ratelimit-limit')
   const remaining = singleHeader(response, 'ratelimit-remaining')
   const answer = [`${response.status}`, ociCode, ociMessage === undefined ? undefined : `"${ociMessage}"`].filter(Boolean).join(' ')
-  const parts = [`${facts.registry} answered ${answer}`]
+  const to = facts.credentialSource === undefined || facts.credentialSource === 'anonymous' ? 'an anonymous request' : facts.credentialSource
+  const parts = [`registry ${facts.registry} answered ${answer} to ${to}`]
   if (retryAfter !== undefined) parts.push(`retry after ${retryAfter}s`)
-  if (facts.credentialSource !== undefined) parts.push(`credentials: ${facts.credentialSource}`)
-  const hint = advice[code]
+  const refused = code === ErrorCode.registryUnauthorized || code === ErrorCode.registryDenied
+  const hint = (refused ? facts.credentialAdvice : undefined) ?? advice[code]
   return new RegistryError(code, `${parts.join('; ')}${hint === undefined ? '' : `; ${hint}`}`, {
     ...facts,
     status: response.status,

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process'
+import type { Credential, CredentialSource } from '../credentials.js'
+
+/**
+ * docker-credential-helpers protocol: `docker-credential-<name> get` reads the server URL on stdin and prints
+ * {"ServerURL","Username","Secret"}. This is how ECR, ACR and others hand out short-lived registry passwords.
+ * Output is never echoed into errors or logs: it may hold the secret.
+ */
+
+export interface CredentialHelperOptions {
+  name: string
+  /** explicit executable; default docker-credential-<name> from PATH */
+  path?: string | undefined
+  timeoutMs: number
+  cacheMs: number
+  now?: () => number
+}
+
+export class CredentialHelperError extends Error {
+  readonly code = 'CREDENTIAL_HELPER_FAILED'
+}
+
+// The protocol's way of saying "no credentials for this server" (credentials.ErrCredentialsNotFound).
+const notFoundMessage = 'credentials not found in native keychain'
+
+export class CredentialHelper implements CredentialSource {
+  readonly #options: CredentialHelperOptions
+  readonly #now: () => number
+  readonly #cache = new Map<string, { credential: Credential | undefined, expiresAt: number }>()
+
+  constructor (options: CredentialHelperOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+  }
+
+  get executable (): string {
+    return this.#options.path ?? `docker-credential-${this.#options.name}`
+  }
+
+  async credentialFor (registry: string): Promise<Credential | undefined> {
+    const cached = this.#cache.get(registry)
+    if (cached !== undefined && cached.expiresAt > this.#now()) return cached.credential
+    const credential = await this.#run(registry)
+    this.#cache.set(registry, { credential, expiresAt: this.#now() + this.#options.cacheMs })
+    return credential
+  }
+
+  async #run (registry: string): Promise<Credential | undefined> {
+    const { stdout, code } = await this.#spawn(registry)
+    if (code !== 0) {
+      if (stdout.trim() === notFoundMessage) return undefined
+      throw new CredentialHelperError(`credential helper ${this.executable} failed for ${registry} (exit code ${code ?? 'none'})`)
+    }
+    let parsed: { Username?: unknown, Secret?: unknown }
+    try {
+      parsed = JSON.parse(stdout) as typeof parsed
+    } catch {
+      throw new CredentialHelperError(`credential helper ${this.executable} printed something that is not JSON for ${registry}`)
+    }
+    if (typeof parsed.Username !== 'string' || typeof parsed.Secret !== 'string' || parsed.Secret === '') {
+      throw new CredentialHelperError(`credential helper ${this.executable} gave no Username/Secret for ${registry}`)
+    }
+    return { username: parsed.Username, password: parsed.Secret, source: `credential helper ${this.#options.name}` }
+  }
+
+  async #spawn (registry: string): Promise<{ stdout: string, code: number | null }> {
+    return await new Promise((resolve, reject) => {
+      const child = spawn(this.executable, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], timeout: this.#options.timeoutMs, killSignal: 'SIGKILL' })
+      const chunks: Buffer[] = []
+      let size = 0
+      child.stdout.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size <= 64 * 1024) chunks.push(chunk)
+      })
+      child.on('error', (error) => {
+        reject(new CredentialHelperError(`credential helper ${this.executable} could not be started: ${(error as NodeJS.ErrnoException).code ?? error.message}`))
+      })
+      child.on('close', (code, signal) => {
+        if (signal === 'SIGKILL') {
+          reject(new CredentialHelperError(`credential helper ${this.executable} did not answer within ${this.#options.timeoutMs} ms`))
+          return
+        }
+        resolve({ stdout: Buffer.concat(chunks).toString('utf8'), code })
+      })
+      child.stdin.on('error', () => { /* a helper that exits without reading stdin is judged by its exit code */ })
+      child.stdin.end(registry)
+    })
+  }
+}
