@@ -1,0 +1,97 @@
+import type { Deadline, Resolver } from '../registry/types.js'
+import { isRecord } from './images.js'
+import { decideMutation, lookups, planPins } from './mutate.js'
+import type { Pin } from './pin.js'
+import { ProblemReason, type Problem } from './problem.js'
+import { allowed, denied, errored, patched, type AdmissionReviewResponse } from './response.js'
+import { auditAnnotations } from './audit.js'
+import type { AdmissionRequest } from './review.js'
+import { skipReason } from './target.js'
+import { validateTemplate } from './validate.js'
+
+/**
+ * Request → response for both webhooks. The only I/O is the injected resolver; the outcome also says what happened
+ * in words the log line and the metrics use.
+ */
+
+export const Decision = { allowed: 'allowed', patched: 'patched', denied: 'denied', errored: 'errored' } as const
+export type Decision = (typeof Decision)[keyof typeof Decision]
+
+export interface AdmissionOutcome {
+  review: AdmissionReviewResponse
+  decision: Decision
+  /** low-cardinality why: pinned, unchanged, valid, a skip reason, a problem reason or registry error code */
+  reason: string
+  pins: Pin[]
+  problems: Problem[]
+}
+
+export interface MutateContext {
+  resolver: Resolver
+  deadline: Deadline
+  annotationKey: string
+  now: () => Date
+}
+
+function deniedOutcome (uid: string, problems: Problem[]): AdmissionOutcome {
+  const first = problems.find((problem) => problem.reason === ProblemReason.notPinnable) ?? problems[0]
+  const annotations = auditAnnotations([['denied', problems.map((problem) => `${problem.field}: ${problem.code ?? problem.reason}`).join('; ')]])
+  return {
+    review: denied(uid, problems, { auditAnnotations: annotations }),
+    decision: Decision.denied,
+    reason: first?.code ?? first?.reason ?? 'denied',
+    pins: [],
+    problems
+  }
+}
+
+function erroredOutcome (uid: string, error: unknown): AdmissionOutcome {
+  return { review: errored(uid, error), decision: Decision.errored, reason: 'internal', pins: [], problems: [] }
+}
+
+function objectProblem (): Problem[] {
+  return [{ field: 'object', reason: ProblemReason.invalidObject, message: 'the request carries no ActorTemplate object' }]
+}
+
+export async function mutateReview (request: AdmissionRequest, context: MutateContext): Promise<AdmissionOutcome> {
+  const skip = skipReason(request)
+  if (skip !== undefined) return { review: allowed(request.uid), decision: Decision.allowed, reason: skip, pins: [], problems: [] }
+  const object = request.object
+  if (!isRecord(object)) return deniedOutcome(request.uid, objectProblem())
+  try {
+    const plan = planPins(object, request.oldObject)
+    // Malformed references deny anyway; asking the registry for the rest would only spend quota.
+    const resolutions = plan.problems.length > 0 || plan.toResolve.length === 0
+      ? new Map()
+      : await context.resolver.resolveAll(lookups(plan), context.deadline)
+    const mutation = decideMutation(plan, resolutions, {
+      object,
+      oldObject: request.oldObject,
+      annotationKey: context.annotationKey,
+      resolvedAt: context.now().toISOString()
+    })
+    if (mutation.kind === 'denied') return deniedOutcome(request.uid, mutation.problems)
+    if (mutation.kind === 'unchanged') return { review: allowed(request.uid), decision: Decision.allowed, reason: 'unchanged', pins: [], problems: [] }
+    return {
+      review: patched(request.uid, mutation.operations, { warnings: mutation.warnings, auditAnnotations: auditAnnotations(mutation.auditAnnotations) }),
+      decision: Decision.patched,
+      reason: 'pinned',
+      pins: mutation.pins,
+      problems: []
+    }
+  } catch (error) {
+    return erroredOutcome(request.uid, error)
+  }
+}
+
+export function validateReview (request: AdmissionRequest): AdmissionOutcome {
+  const skip = skipReason(request)
+  if (skip !== undefined) return { review: allowed(request.uid), decision: Decision.allowed, reason: skip, pins: [], problems: [] }
+  try {
+    const problems = isRecord(request.object) ? validateTemplate(request.object, { requireDigest: true }) : objectProblem()
+    if (problems.length > 0) return deniedOutcome(request.uid, problems)
+    return { review: allowed(request.uid), decision: Decision.allowed, reason: 'valid', pins: [], problems: [] }
+  } catch (error) {
+    return erroredOutcome(request.uid, error)
+  }
+}

@@ -1,0 +1,134 @@
+import { InvalidReferenceError } from '../errors.js'
+import { parseReference, pinnedReference } from '../images/reference.js'
+import type { Resolution } from '../registry/types.js'
+import { formatPinRecords, mergePinRecords, parsePinRecords } from './annotation.js'
+import { pinAuditKey } from './audit.js'
+import { imageSlots, isRecord, type ImageSlot } from './images.js'
+import { annotationOperation, type PatchOperation } from './patch.js'
+import { PinSource, type Pin } from './pin.js'
+import type { Problem } from './problem.js'
+import { problemFromError } from './response.js'
+import { pinWarning } from './warnings.js'
+
+/**
+ * The pinning decision, without I/O: planPins says which references need the registry, decideMutation turns the
+ * resolver's answers into a patch or a denial. Already pinned references are never touched (the CRD's
+ * `self == oldSelf` would reject any respelling, spec-checklist §0).
+ */
+
+export interface PinPlan {
+  slots: ImageSlot[]
+  /** tag references equal to the stored object's pinned reference at the same field: its digest is reused (issue #3) */
+  reused: Pin[]
+  toResolve: ImageSlot[]
+  /** references that do not parse; they can never be pinned */
+  problems: Problem[]
+}
+
+/** The stored pinned reference at the same field, if pinning `reference` with its digest gives exactly it. */
+function reusableDigest (reference: ReturnType<typeof parseReference>, stored: string | undefined): string | undefined {
+  if (stored === undefined) return undefined
+  try {
+    const digest = parseReference(stored).digest
+    return digest !== undefined && pinnedReference(reference, digest) === stored ? digest : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function planPins (object: unknown, oldObject?: unknown): PinPlan {
+  const stored = new Map(imageSlots(oldObject).map((slot) => [slot.field, slot.reference]))
+  const plan: PinPlan = { slots: imageSlots(object), reused: [], toResolve: [], problems: [] }
+  for (const slot of plan.slots) {
+    let reference
+    try {
+      reference = parseReference(slot.reference)
+    } catch (error) {
+      if (!(error instanceof InvalidReferenceError)) throw error
+      plan.problems.push(problemFromError(slot.field, slot.reference, error))
+      continue
+    }
+    if (reference.digest !== undefined) continue
+    const digest = reusableDigest(reference, stored.get(slot.field))
+    if (digest === undefined) {
+      plan.toResolve.push(slot)
+    } else {
+      plan.reused.push({
+        field: slot.field,
+        pointer: slot.pointer,
+        original: slot.reference,
+        pinned: pinnedReference(reference, digest),
+        digest,
+        mediaType: 'unknown',
+        source: PinSource.oldObject
+      })
+    }
+  }
+  return plan
+}
+
+/** The distinct references the resolver must look up for this plan. */
+export function lookups (plan: PinPlan): string[] {
+  return [...new Set(plan.toResolve.map((slot) => slot.reference))]
+}
+
+export interface MutationInput {
+  object: Record<string, unknown>
+  oldObject?: unknown
+  annotationKey: string
+  /** RFC 3339, recorded in the annotation */
+  resolvedAt: string
+}
+
+export type Mutation =
+  | { kind: 'unchanged' }
+  | { kind: 'denied', problems: Problem[] }
+  | { kind: 'patched', pins: Pin[], operations: PatchOperation[], warnings: string[], auditAnnotations: Array<[string, string]> }
+
+function annotationsOf (object: unknown): Record<string, unknown> {
+  const metadata = isRecord(object) ? object['metadata'] : undefined
+  const annotations = isRecord(metadata) ? metadata['annotations'] : undefined
+  return isRecord(annotations) ? annotations : {}
+}
+
+export function decideMutation (plan: PinPlan, resolutions: ReadonlyMap<string, Resolution>, input: MutationInput): Mutation {
+  // Malformed references deny on their own; the other references were not looked up (see mutateReview).
+  if (plan.problems.length > 0) return { kind: 'denied', problems: [...plan.problems] }
+  const problems: Problem[] = []
+  const pins: Pin[] = [...plan.reused]
+  for (const slot of plan.toResolve) {
+    const result = resolutions.get(slot.reference)
+    if (result?.ok === true) {
+      pins.push({
+        field: slot.field,
+        pointer: slot.pointer,
+        original: slot.reference,
+        pinned: result.pinned,
+        digest: result.digest,
+        mediaType: result.mediaType,
+        source: result.fromCache ? PinSource.cache : PinSource.registry
+      })
+    } else {
+      problems.push(problemFromError(slot.field, slot.reference, result?.error ?? new Error('the resolver gave no answer')))
+    }
+  }
+  const position = new Map(plan.slots.map((slot, index) => [slot.field, index]))
+  const byPosition = (a: { field: string }, b: { field: string }): number => (position.get(a.field) ?? 0) - (position.get(b.field) ?? 0)
+  if (problems.length > 0) return { kind: 'denied', problems: problems.sort(byPosition) }
+  if (pins.length === 0) return { kind: 'unchanged' }
+  pins.sort(byPosition)
+
+  const operations: PatchOperation[] = pins.map((pin) => ({ op: 'replace', path: pin.pointer, value: pin.pinned }))
+  const current = annotationsOf(input.object)[input.annotationKey]
+  const records = mergePinRecords(plan.slots, pins, parsePinRecords(current), input.resolvedAt,
+    parsePinRecords(annotationsOf(input.oldObject)[input.annotationKey]))
+  const value = formatPinRecords(records)
+  if (value !== current) operations.push(annotationOperation(input.object, input.annotationKey, value))
+  return {
+    kind: 'patched',
+    pins,
+    operations,
+    warnings: pins.map(pinWarning),
+    auditAnnotations: pins.map((pin) => [pinAuditKey(pin.field), pin.pinned])
+  }
+}

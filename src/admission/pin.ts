@@ -1,0 +1,16 @@
+/** One image the mutator pinned (or kept from the stored object) in this request. */
+export interface Pin {
+  field: string
+  pointer: string
+  /** the reference exactly as the user wrote it */
+  original: string
+  /** `<original>[:latest]@<digest>`, what is stored */
+  pinned: string
+  digest: string
+  mediaType: string
+  /** registry: asked now; cache: the resolver's digest cache; old-object: the stored object's digest on UPDATE */
+  source: PinSource
+}
+
+export const PinSource = { registry: 'registry', cache: 'cache', oldObject: 'old-object' } as const
+export type PinSource = (typeof PinSource)[keyof typeof PinSource]

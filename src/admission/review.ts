@@ -1,0 +1,109 @@
+import { Ajv, type ErrorObject } from 'ajv'
+
+/**
+ * The admission.k8s.io/v1 AdmissionReview request as the apiserver sends it (kubernetes/api admission/v1/types.go),
+ * decoded once against a schema compiled at load time. Only what we read is required; everything else passes through
+ * so a newer apiserver adding fields is never refused.
+ */
+
+export const admissionApiVersion = 'admission.k8s.io/v1'
+export const admissionReviewKind = 'AdmissionReview'
+
+export const Operation = { create: 'CREATE', update: 'UPDATE', delete: 'DELETE', connect: 'CONNECT' } as const
+export type Operation = (typeof Operation)[keyof typeof Operation]
+
+export interface GroupVersionKind { group: string, version: string, kind: string }
+export interface GroupVersionResource { group: string, version: string, resource: string }
+
+export interface UserInfo {
+  username?: string
+  uid?: string
+  groups?: string[]
+}
+
+export interface AdmissionRequest {
+  uid: string
+  kind: GroupVersionKind
+  resource: GroupVersionResource
+  subResource?: string
+  requestKind?: GroupVersionKind
+  requestResource?: GroupVersionResource
+  requestSubResource?: string
+  /** empty on CREATE with generateName: the apiserver names the object after admission */
+  name?: string
+  namespace?: string
+  operation: Operation
+  userInfo?: UserInfo
+  /** the object as it will be stored; null on DELETE */
+  object?: unknown
+  /** the stored object on UPDATE and DELETE */
+  oldObject?: unknown
+  dryRun?: boolean
+  options?: unknown
+}
+
+/** A body the apiserver could never have sent; answered with HTTP 400, because there is no uid to answer to. */
+export class InvalidReviewError extends Error {
+  readonly code = 'INVALID_REVIEW'
+}
+
+const gvk = {
+  type: 'object',
+  required: ['group', 'version', 'kind'],
+  properties: { group: { type: 'string' }, version: { type: 'string' }, kind: { type: 'string' } }
+} as const
+
+const gvr = {
+  type: 'object',
+  required: ['group', 'version', 'resource'],
+  properties: { group: { type: 'string' }, version: { type: 'string' }, resource: { type: 'string' } }
+} as const
+
+const requestSchema = {
+  type: 'object',
+  required: ['uid', 'kind', 'resource', 'operation'],
+  properties: {
+    uid: { type: 'string', minLength: 1 },
+    kind: gvk,
+    resource: gvr,
+    subResource: { type: 'string' },
+    requestKind: gvk,
+    requestResource: gvr,
+    requestSubResource: { type: 'string' },
+    name: { type: 'string' },
+    namespace: { type: 'string' },
+    operation: { enum: Object.values(Operation) },
+    userInfo: { type: 'object' },
+    dryRun: { type: 'boolean' }
+  }
+} as const
+
+const validateRequest = new Ajv({ allErrors: true, strict: true }).compile<AdmissionRequest>(requestSchema)
+
+function describe (error: ErrorObject): string {
+  const where = `request${error.instancePath.replaceAll('/', '.')}`
+  if (error.keyword === 'required') return `${where}.${String(error.params['missingProperty'])} is required`
+  if (error.keyword === 'enum') return `${where} must be one of ${Object.values(Operation).join(', ')}`
+  return `${where} ${error.message ?? 'is invalid'}`
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** Checks the envelope and returns the request, or throws InvalidReviewError saying exactly what is wrong. */
+export function decodeReview (body: unknown): AdmissionRequest {
+  if (!isRecord(body)) throw new InvalidReviewError('the body must be a JSON object holding an AdmissionReview')
+  const { apiVersion, kind, request } = body
+  if (apiVersion !== admissionApiVersion || kind !== admissionReviewKind) {
+    // v1beta1 reviews come from webhook configurations that still list it first in admissionReviewVersions.
+    throw new InvalidReviewError(`expected apiVersion ${admissionApiVersion} and kind ${admissionReviewKind}, got ` +
+      `${JSON.stringify(apiVersion)} and ${JSON.stringify(kind)}; set admissionReviewVersions: ["v1"] in the webhook configuration`)
+  }
+  if (!isRecord(request)) throw new InvalidReviewError('the AdmissionReview has no request object')
+  if (!validateRequest(request)) {
+    const problems = (validateRequest.errors ?? []).map(describe)
+    throw new InvalidReviewError(`invalid AdmissionReview: ${[...new Set(problems)].join('; ')}`)
+  }
+  return request
+}
