@@ -84,6 +84,7 @@ export class DockerConfigFile implements CredentialSource {
   #credentials = new Map<string, Credential>()
   #mtimeMs = -1
   #checkedAt = -Infinity
+  #reading: Promise<void> = Promise.resolve()
   constructor (
     readonly path: string,
     private readonly onProblem: (message: string) => void = () => {},
@@ -97,8 +98,15 @@ export class DockerConfigFile implements CredentialSource {
   }
 
   async #refresh (): Promise<void> {
-    if (this.now() - this.#checkedAt < this.recheckMs) return
-    this.#checkedAt = this.now()
+    // Concurrent lookups share one read, so none of them sees the empty map of a file not read yet.
+    if (this.now() - this.#checkedAt >= this.recheckMs) {
+      this.#checkedAt = this.now()
+      this.#reading = this.#read()
+    }
+    await this.#reading
+  }
+
+  async #read (): Promise<void> {
     try {
       const { mtimeMs } = await stat(this.path)
       if (mtimeMs === this.#mtimeMs) return

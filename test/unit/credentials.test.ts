@@ -68,3 +68,12 @@ t.test('the first source that knows a registry wins', async (t) => {
   t.equal((await chain.credentialFor('b.example'))?.source, 'second')
   t.equal(await chain.credentialFor('c.example'), undefined)
 })
+
+t.test('concurrent first lookups all wait for the one read of config.json', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'atw-creds-'))
+  const path = join(dir, 'config.json')
+  await writeFile(path, JSON.stringify({ auths: { 'r.example': { auth: b64('a:1') } } }))
+  const file = new DockerConfigFile(path)
+  const answers = await Promise.all(Array.from({ length: 5 }, async () => await file.credentialFor('r.example')))
+  t.ok(answers.every((credential) => credential?.password === '1'), 'no caller saw an unread file')
+})
