@@ -1,11 +1,13 @@
 import { ConfigError } from '../errors.js'
 import { runResolve, resolveUsage } from './resolve.js'
+import { runServe, serveUsage } from './serve.js'
 import { ExitCode, processIo, UsageError, type Io } from './usage.js'
 
 type Command = (args: readonly string[], io: Io) => Promise<number>
 
 const commands: Record<string, { run: Command, usage: string }> = {
-  resolve: { run: runResolve, usage: resolveUsage }
+  resolve: { run: runResolve, usage: resolveUsage },
+  serve: { run: runServe, usage: serveUsage }
 }
 
 const overview = `usage: actortemplate-webhook <command> [options]

@@ -1,0 +1,63 @@
+import { pino } from 'pino'
+import { Readiness } from '../app.js'
+import { loadConfig } from '../config.js'
+import { createMetrics } from '../metrics.js'
+import { createRegistryStack } from '../registry/create-resolver.js'
+import { credentialsFromConfig } from '../registry/credentials-from-config.js'
+import { handleSignals, startServer } from '../server.js'
+import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
+
+export const serveUsage = `usage: actortemplate-webhook serve [--config FILE] [--host ADDRESS] [--port PORT] [--tls-cert FILE] [--tls-key FILE]
+                                  [--insecure-registry HOST[:PORT]]... [--log-level LEVEL]
+Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz, /readyz and /metrics over HTTPS.
+Flags win over the environment (ATW_*), which wins over the config file. SIGTERM: readyz turns false, the server keeps
+answering for server.shutdownDelaySeconds, finishes in-flight requests and exits 0. Exit 2 on a bad configuration.`
+
+function portOption (value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d{1,5}$/.test(value)) throw new UsageError(`--port must be a port number, got ${JSON.stringify(value)}`)
+  return Number(value)
+}
+
+export async function runServe (args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    config: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'insecure-registry': { type: 'string', multiple: true },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' }
+  })
+  if (values.help === true) {
+    io.stdout(`${serveUsage}\n`)
+    return ExitCode.ok
+  }
+  if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`)
+  const config = loadConfig({
+    configFile: values.config,
+    host: values.host,
+    port: portOption(values.port),
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    insecureRegistries: values['insecure-registry'],
+    logLevel: values['log-level']
+  })
+  const logger = pino({ level: config.logLevel })
+  const metrics = createMetrics()
+  const credentials = credentialsFromConfig(config, (problem) => { logger.warn({ problem }, 'registry credentials') })
+  const stack = createRegistryStack(config, credentials, metrics.onLookup)
+  try {
+    const server = await startServer(config, { resolver: stack.resolver, metrics, readiness: new Readiness(), loggerInstance: logger })
+    const uninstall = handleSignals(server)
+    try {
+      await server.closed
+    } finally {
+      uninstall()
+    }
+    return ExitCode.ok
+  } finally {
+    await stack.close()
+  }
+}
