@@ -1,4 +1,6 @@
 import { ConfigError } from '../errors.js'
+import { checkUsage, runCheck } from './check.js'
+import { pinUsage, runPin } from './pin.js'
 import { runResolve, resolveUsage } from './resolve.js'
 import { runServe, serveUsage } from './serve.js'
 import { ExitCode, processIo, UsageError, type Io } from './usage.js'
@@ -7,7 +9,9 @@ type Command = (args: readonly string[], io: Io) => Promise<number>
 
 const commands: Record<string, { run: Command, usage: string }> = {
   resolve: { run: runResolve, usage: resolveUsage },
-  serve: { run: runServe, usage: serveUsage }
+  serve: { run: runServe, usage: serveUsage },
+  check: { run: runCheck, usage: checkUsage },
+  pin: { run: runPin, usage: pinUsage }
 }
 
 const overview = `usage: actortemplate-webhook <command> [options]
