@@ -40,5 +40,11 @@ if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
   fail "apt-get install docker-registry skopeo failed"
 fi
 
+# The package enables a system registry on :5000, all interfaces. The tests start their own on
+# loopback, so switch off the one this script just brought in (never one that was there before).
+if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
+  "${as_root[@]}" systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+fi
+
 [[ -x /usr/bin/docker-registry ]] || fail "docker-registry was installed but /usr/bin/docker-registry is missing"
 command -v skopeo >/dev/null 2>&1 || fail "skopeo was installed but is not on PATH"
