@@ -114,7 +114,7 @@ t.test('match limits a fault to some requests', async (t) => {
 })
 
 t.test('hang: the client timeout fires; close() frees the socket', async (t) => {
-  const faulty = await startFaultyServer({ upstream: reg, fault: { kind: 'hang' } })
+  const faulty = await startFaultyServer({ upstream: reg, t, fault: { kind: 'hang' } })
   const started = Date.now()
   await t.rejects(call(faulty, { dispatcher: agent(t), headersTimeout: 300 }), { code: 'UND_ERR_HEADERS_TIMEOUT' })
   t.ok(Date.now() - started >= 250, 'waited for the timeout')

@@ -42,7 +42,7 @@ export interface StartRegistryOptions<M extends RegistryMode = RegistryMode> {
   /** The user who may pull and push (basic and token modes). Default 'atw-user' with a random password. */
   username?: string
   password?: string
-  /** Token mode: passed to startTokenServer (its users default to username/password above). */
+  /** Token mode: passed to startTokenServer; `users` are added to the registry's user above. */
   tokenServer?: Omit<TokenServerOptions, 'tls' | 'issuer' | 'rootCertBundleFile'>
   /** Token mode: the registry's auth.token.service. Default 'atw-test-registry'. */
   service?: string
@@ -306,8 +306,9 @@ export async function startRegistry<M extends RegistryMode>(opts: StartRegistryO
     } else if (mode === 'token' && username !== undefined && password !== undefined) {
       const bundle = join(dir, 'token-root.pem')
       tokenServer = await startTokenServer({
-        users: { [username]: password },
         ...opts.tokenServer,
+        // The registry's own user must stay valid: push() and the tests authenticate as it.
+        users: { [username]: password, ...opts.tokenServer?.users },
         ...(tokenTls === undefined ? {} : { tls: tokenTls }),
         rootCertBundleFile: bundle
       })
