@@ -100,8 +100,16 @@ export function errored (uid: string, error: unknown): AdmissionReviewResponse {
   })
 }
 
-/** What to do, for failures whose registry-side text carries no advice of its own. */
+/**
+ * What to do. The registry shell already ends most answers with the same words (manifest-client.ts); failures raised
+ * elsewhere (token server, transport, deadline) get them here, so every denial says what to do exactly once.
+ */
 const advice: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.registryUnauthorized]: 'check the pull credentials configured for this registry',
+  [ErrorCode.registryDenied]: 'the credentials lack pull access to this repository',
+  [ErrorCode.registryNotFound]: 'check the repository and tag, or push the image first',
+  [ErrorCode.registryRateLimited]: 'retry later or configure credentials with a higher pull limit',
+  [ErrorCode.registryUnavailable]: 'the registry is failing; retry later',
   [ErrorCode.registryTimeout]: 'retry; if the registry is slow, raise admission.maxResolveSeconds and the webhook timeoutSeconds',
   [ErrorCode.registryUnreachable]: 'check that the registry host is right and reachable from the webhook',
   [ErrorCode.blockedAddress]: 'link-local and metadata addresses are refused; set allowLinkLocal for this registry if it is intended',
