@@ -1,11 +1,12 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { Deadline, Resolver } from '../registry/types.js'
 import { isRecord } from './images.js'
 import { decideMutation, lookups, planPins } from './mutate.js'
 import type { Pin } from './pin.js'
 import { ProblemReason, type Problem } from './problem.js'
-import { allowed, denied, errored, patched, type AdmissionReviewResponse } from './response.js'
+import { allowed, denied, errored, formatProblem, patched, type AdmissionReviewResponse } from './response.js'
 import { auditAnnotations } from './audit.js'
-import type { AdmissionRequest } from './review.js'
+import { Operation, type AdmissionRequest } from './review.js'
 import { skipReason } from './target.js'
 import { validateTemplate } from './validate.js'
 
@@ -49,6 +50,16 @@ function erroredOutcome (uid: string, error: unknown): AdmissionOutcome {
   return { review: errored(uid, error), decision: Decision.errored, reason: 'internal', pins: [], problems: [] }
 }
 
+/**
+ * An UPDATE that leaves the spec as stored (labels, finalizers, annotations). The CRD keeps the spec immutable, so
+ * there is nothing to pin, and denying would only block metadata changes (finalizer removal, hence deletion) of an
+ * object stored before this webhook was installed.
+ */
+function specUnchanged (request: AdmissionRequest): boolean {
+  if (request.operation !== Operation.update || !isRecord(request.object) || !isRecord(request.oldObject)) return false
+  return isDeepStrictEqual(request.object['spec'], request.oldObject['spec'])
+}
+
 function objectProblem (): Problem[] {
   return [{ field: 'object', reason: ProblemReason.invalidObject, message: 'the request carries no ActorTemplate object' }]
 }
@@ -58,6 +69,7 @@ export async function mutateReview (request: AdmissionRequest, context: MutateCo
   if (skip !== undefined) return { review: allowed(request.uid), decision: Decision.allowed, reason: skip, pins: [], problems: [] }
   const object = request.object
   if (!isRecord(object)) return deniedOutcome(request.uid, objectProblem())
+  if (specUnchanged(request)) return { review: allowed(request.uid), decision: Decision.allowed, reason: 'spec-unchanged', pins: [], problems: [] }
   try {
     const plan = planPins(object, request.oldObject)
     // Malformed references deny anyway; asking the registry for the rest would only spend quota.
@@ -89,6 +101,11 @@ export function validateReview (request: AdmissionRequest): AdmissionOutcome {
   if (skip !== undefined) return { review: allowed(request.uid), decision: Decision.allowed, reason: skip, pins: [], problems: [] }
   try {
     const problems = isRecord(request.object) ? validateTemplate(request.object, { requireDigest: true }) : objectProblem()
+    if (problems.length > 0 && specUnchanged(request)) {
+      // Still visible: kubectl prints each as a Warning line.
+      const warnings = problems.map((problem) => `stored spec: ${formatProblem(problem)}`)
+      return { review: allowed(request.uid, { warnings }), decision: Decision.allowed, reason: 'spec-unchanged', pins: [], problems }
+    }
     if (problems.length > 0) return deniedOutcome(request.uid, problems)
     return { review: allowed(request.uid), decision: Decision.allowed, reason: 'valid', pins: [], problems: [] }
   } catch (error) {

@@ -225,3 +225,25 @@ t.test('validate denies with every violation and never patches', async (t) => {
   t.equal(validateReview(decodeReview(loadReview('create-pinned'))).review.response.allowed, true)
   t.equal(validateReview(decodeReview(loadReview('create-generate-name'))).review.response.allowed, false, 'tags are denied at validation')
 })
+
+t.test('UPDATE that keeps a stored invalid spec (labels, finalizers) is allowed, with warnings, never blocked', async (t) => {
+  const review = loadReview('update-reapply')
+  const legacy = loadReview('create-invalid').request.object.spec
+  review.request.oldObject = { ...(review.request.oldObject ?? {}), spec: structuredClone(legacy) }
+  review.request.object.spec = structuredClone(legacy) as typeof review.request.object.spec
+  review.request.object.metadata['finalizers'] = []
+  const resolver = new FakeResolver()
+  const mutated = await mutate(review, resolver)
+  t.same(mutated.review.response, { uid: review.request.uid, allowed: true }, 'mutate: nothing to pin in an immutable spec')
+  t.equal(mutated.reason, 'spec-unchanged')
+  t.same(resolver.batches, [])
+  const validated = validateReview(decodeReview(review))
+  t.equal(validated.review.response.allowed, true)
+  t.equal(validated.reason, 'spec-unchanged')
+  t.equal(validated.review.response.warnings?.length, 7)
+  t.match(validated.review.response.warnings?.[1], /^stored spec: spec\.containers\[1\]\.name: "pause" is reserved/)
+  for (const warning of validated.review.response.warnings ?? []) t.ok([...warning].length <= 120, 'warnings fit 120 characters')
+
+  review.request.object.spec.containers[0] = { name: 'agent', image: 'ghcr.io/acme/agent:1.4' }
+  t.equal(validateReview(decodeReview(review)).review.response.allowed, false, 'a changed spec is judged in full')
+})
