@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { ErrorCode } from '../../src/errors.js'
 import { credentialsFromConfig } from '../../src/registry/credentials-from-config.js'
@@ -16,7 +16,7 @@ import { registryConfigFor, startResolver } from '../support/resolver-harness.js
 // Issue 8: a token-auth registry that accepts only the identity the cluster gives us. The fixture metadata server
 // plays GKE's; the helper script plays docker-credential-ecr-login.
 
-async function metadataServer (t: Tap.Test, token: () => string) {
+async function metadataServer (t: Test, token: () => string) {
   let requests = 0
   const server = createServer((request, response) => {
     requests++

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { credentialsFromConfig } from '../../src/registry/credentials-from-config.js'
 import { StaticCredentials } from '../../src/registry/credentials.js'
@@ -28,7 +28,7 @@ t.test('host patterns', async (t) => {
   for (const [pattern, host, expected] of table) t.equal(matchesHostPattern(pattern, host), expected, `${pattern} ~ ${host}`)
 })
 
-async function metadataServer (t: Tap.Test, answer: (request: IncomingMessage) => { status: number, body: string }) {
+async function metadataServer (t: Test, answer: (request: IncomingMessage) => { status: number, body: string }) {
   const requests: IncomingMessage[] = []
   const server = createServer((request, response) => {
     requests.push(request)
@@ -74,7 +74,7 @@ t.test('google identity failures are clear and typed', async (t) => {
   await t.rejects(down.credentialFor(), /did not answer .*Workload Identity/)
 })
 
-async function helperScript (t: Tap.Test, body: string): Promise<string> {
+async function helperScript (body: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'atw-helper-'))
   const path = join(dir, 'docker-credential-fixture')
   await writeFile(path, `#!/bin/sh\n${body}\n`)
@@ -84,7 +84,7 @@ async function helperScript (t: Tap.Test, body: string): Promise<string> {
 
 t.test('credential helper protocol', async (t) => {
   const log = join(await mkdtemp(join(tmpdir(), 'atw-helper-log-')), 'calls')
-  const ok = await helperScript(t, `[ "$1" = get ] || exit 3\nread server\necho "$server" >> ${log}\nprintf '{"ServerURL":"%s","Username":"AWS","Secret":"s3cr3t-%s"}' "$server" "$server"`)
+  const ok = await helperScript(`[ "$1" = get ] || exit 3\nread server\necho "$server" >> ${log}\nprintf '{"ServerURL":"%s","Username":"AWS","Secret":"s3cr3t-%s"}' "$server" "$server"`)
   let now = 0
   const helper = new CredentialHelper({ name: 'fixture', path: ok, timeoutMs: 5000, cacheMs: 1000, now: () => now })
   t.same(await helper.credentialFor('123.dkr.ecr.eu-west-1.amazonaws.com'),
@@ -95,18 +95,18 @@ t.test('credential helper protocol', async (t) => {
   const { readFile } = await import('node:fs/promises')
   t.equal((await readFile(log, 'utf8')).trim().split('\n').length, 2, 'cached for cacheMs, then asked again')
 
-  const notFound = await helperScript(t, 'echo "credentials not found in native keychain"\nexit 1')
+  const notFound = await helperScript('echo "credentials not found in native keychain"\nexit 1')
   t.equal(await new CredentialHelper({ name: 'nf', path: notFound, timeoutMs: 5000, cacheMs: 0 }).credentialFor('r.example'), undefined, 'not found means no credential')
 
-  const failing = await helperScript(t, 'echo "token=leaked-secret"\nexit 7')
+  const failing = await helperScript('echo "token=leaked-secret"\nexit 7')
   const error = await new CredentialHelper({ name: 'bad', path: failing, timeoutMs: 5000, cacheMs: 0 }).credentialFor('r.example').catch((e: Error) => e)
   t.match(error, { code: 'CREDENTIAL_HELPER_FAILED', message: /exit code 7/ })
   t.notMatch((error as Error).message, /leaked-secret/, 'the helper\'s output never reaches the error')
 
-  const hanging = await helperScript(t, 'sleep 30')
+  const hanging = await helperScript('sleep 30')
   await t.rejects(new CredentialHelper({ name: 'slow', path: hanging, timeoutMs: 300, cacheMs: 0 }).credentialFor('r.example'), /did not answer within 300 ms/)
   await t.rejects(new CredentialHelper({ name: 'absent', timeoutMs: 1000, cacheMs: 0 }).credentialFor('r.example'), /docker-credential-absent could not be started: ENOENT/)
-  const garbage = await helperScript(t, 'echo "not json"')
+  const garbage = await helperScript('echo "not json"')
   await t.rejects(new CredentialHelper({ name: 'g', path: garbage, timeoutMs: 5000, cacheMs: 0 }).credentialFor('r.example'), /not JSON/)
 })
 
@@ -114,7 +114,7 @@ t.test('precedence: Secrets, then config.json, then the bound provider, then ano
   const dir = await mkdtemp(join(tmpdir(), 'atw-precedence-'))
   const configJson = join(dir, 'config.json')
   await writeFile(configJson, JSON.stringify({ auths: { 'both.example': { username: 'file', password: 'f' }, 'file.example': { username: 'file', password: 'f' } } }))
-  const helper = await helperScript(t, 'printf \'{"Username":"helper","Secret":"h"}\'')
+  const helper = await helperScript('printf \'{"Username":"helper","Secret":"h"}\'')
   const configFile = join(dir, 'config.yaml')
   await writeFile(configFile, `credentials:\n  dockerConfigFiles: [${configJson}]\n  providers:\n    - provider: helper:fixture\n      hosts: ["*.example"]\n  helpers:\n    paths: { fixture: ${helper} }\n`)
   const config = loadConfig({ configFile }, {})
