@@ -25,4 +25,6 @@ export interface Problem {
   reference?: string
   /** stable error code for logs and metrics (ErrorCode for registry failures) */
   code?: string
+  /** what to do, when it is the same for every problem of this kind: said once per denial, not per field */
+  advice?: string
 }

@@ -77,10 +77,17 @@ export function formatProblem (problem: Problem): string {
   return `${problem.field}: ${problem.message}`
 }
 
-/** Every problem in one message, in document order, so one round trip shows the user everything to fix. */
-export function denied (uid: string, problems: readonly Problem[], extras: ResponseExtras = {}): AdmissionReviewResponse {
+/** Every problem in one message, in document order, then each shared piece of advice once. */
+export function denialMessage (problems: readonly Problem[]): string {
   const lines = problems.map(formatProblem)
-  const message = lines.length === 1 ? lines[0] ?? '' : `${lines.length} problems: ${lines.join('; ')}`
+  const listed = lines.length === 1 ? lines[0] ?? '' : `${lines.length} problems: ${lines.join('; ')}`
+  const advice = [...new Set(problems.flatMap((problem) => problem.advice === undefined ? [] : [problem.advice]))]
+  return advice.length === 0 ? listed : `${listed}. ${advice.join('. ')}`
+}
+
+/** One round trip shows the user everything to fix. */
+export function denied (uid: string, problems: readonly Problem[], extras: ResponseExtras = {}): AdmissionReviewResponse {
+  const message = denialMessage(problems)
   return envelope(uid, false, extras, {
     status: {
       metadata: {},

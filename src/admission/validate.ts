@@ -62,8 +62,9 @@ function imageProblems (object: unknown, options: ValidateOptions): Problem[] {
         field,
         reference,
         reason: ProblemReason.unpinned,
-        message: `image ${reference} has no digest; images must be pinned (changing the image invalidates snapshots): ` +
-          'write <image>@sha256:<digest>, run "actortemplate-webhook pin", or check that the pinning webhook is installed'
+        message: `image ${reference} has no digest`,
+        advice: 'Images must be pinned because changing the image invalidates snapshots: write <image>@sha256:<digest>, ' +
+          'run "actortemplate-webhook pin", or check that the pinning webhook is installed'
       })
     }
   }
