@@ -65,21 +65,28 @@ export class CredentialHelper implements CredentialSource {
 
   async #spawn (registry: string): Promise<{ stdout: string, code: number | null }> {
     return await new Promise((resolve, reject) => {
-      const child = spawn(this.executable, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], timeout: this.#options.timeoutMs, killSignal: 'SIGKILL' })
+      // Its own process group, so a timeout also ends whatever the helper started (a shell's `sleep` would otherwise
+      // hold stdout open and keep us waiting).
+      const child = spawn(this.executable, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], detached: true })
       const chunks: Buffer[] = []
       let size = 0
+      const timer = setTimeout(() => {
+        if (child.pid !== undefined) {
+          try { process.kill(-child.pid, 'SIGKILL') } catch { /* already gone */ }
+        }
+        child.stdout.destroy()
+        reject(new CredentialHelperError(`credential helper ${this.executable} did not answer within ${this.#options.timeoutMs} ms`))
+      }, this.#options.timeoutMs)
       child.stdout.on('data', (chunk: Buffer) => {
         size += chunk.length
         if (size <= 64 * 1024) chunks.push(chunk)
       })
       child.on('error', (error) => {
+        clearTimeout(timer)
         reject(new CredentialHelperError(`credential helper ${this.executable} could not be started: ${(error as NodeJS.ErrnoException).code ?? error.message}`))
       })
-      child.on('close', (code, signal) => {
-        if (signal === 'SIGKILL') {
-          reject(new CredentialHelperError(`credential helper ${this.executable} did not answer within ${this.#options.timeoutMs} ms`))
-          return
-        }
+      child.on('close', (code) => {
+        clearTimeout(timer)
         resolve({ stdout: Buffer.concat(chunks).toString('utf8'), code })
       })
       child.stdin.on('error', () => { /* a helper that exits without reading stdin is judged by its exit code */ })
