@@ -1,0 +1,151 @@
+import type { ColdFigures } from './cold.js'
+import type { DigesterFigures } from './digester.js'
+import { round } from './stats.js'
+import type { LevelFigures } from './warm.js'
+
+/**
+ * bench/results.json and the printed table. Ratios are ours ÷ baseline (issue 6). Headline fields: warm at the
+ * highest concurrency; cold, and the digester ratios, from the worse of the plain-HTTP and TLS+token modes. Targets
+ * are checked on every concurrency and every mode, not only on the headline.
+ */
+
+export interface Target {
+  name: string
+  value: number
+  goal: string
+  met: boolean
+  /** how far off, in words, when missed */
+  shortfall?: string
+}
+
+export interface Results {
+  warm: {
+    rps: number, p50_ms: number, p99_ms: number, echo_rps: number, echo_p99_ms: number, throughput_ratio: number, p99_ratio: number,
+    concurrency: number, levels: LevelFigures[], registry_requests: number
+  }
+  cold: {
+    template_images: number, registry_requests_per_tag: number, concurrent_same_tag_requests: number, p50_ms: number,
+    modes: ColdFigures[]
+  }
+  digester: DigesterFigures & { cold_latency_ratio: number, warm_throughput_ratio: number }
+  rss_mb: number
+  ready_ms: number
+  startup_runs_ms: number[]
+  targets: Target[]
+  meta: Record<string, unknown>
+}
+
+export interface Measured {
+  levels: LevelFigures[]
+  warmRegistryRequests: number
+  peakRssMb: number
+  cold: ColdFigures[]
+  digester: DigesterFigures
+  readyMs: number
+  startupRuns: number[]
+  templateImages: number
+  meta: Record<string, unknown>
+}
+
+function atLeast (name: string, value: number, goal: number): Target {
+  return { name, value, goal: `≥ ${goal}`, met: value >= goal, ...(value >= goal ? {} : { shortfall: `${round((1 - value / goal) * 100, 1)}% below ${goal}` }) }
+}
+
+function atMost (name: string, value: number, goal: number, unit = ''): Target {
+  return { name, value, goal: `≤ ${round(goal, 3)}${unit}`, met: value <= goal, ...(value <= goal ? {} : { shortfall: `${round((value / goal - 1) * 100, 1)}% over ${round(goal, 3)}${unit}` }) }
+}
+
+function exactly (name: string, value: number, goal: number): Target {
+  return { name, value, goal: `= ${goal}`, met: value === goal, ...(value === goal ? {} : { shortfall: `${round(value, 3)} instead of ${goal}` }) }
+}
+
+const worst = (values: number[], pick: (a: number, b: number) => number): number => values.reduce(pick)
+
+export function buildResults (measured: Measured): Results {
+  const top = measured.levels.at(-1)
+  if (top === undefined) throw new Error('no warm levels measured')
+  const coldPerTag = worst(measured.cold.map((mode) => mode.registry_requests_per_tag), Math.max)
+  const concurrent = worst(measured.cold.map((mode) => mode.concurrent_same_tag_requests), Math.max)
+  const coldRatio = worst(measured.digester.cold.map((mode) => mode.latency_ratio), Math.max)
+  const targets: Target[] = [
+    ...measured.levels.map((level) => atLeast(`warm throughput ÷ floor, c=${level.concurrency}`, level.throughput_ratio, 0.8)),
+    ...measured.levels.map((level) => atMost(`warm p99 ÷ floor p99, c=${level.concurrency}`, level.p99_ratio, 1.5)),
+    ...measured.cold.map((mode) => exactly(`cold registry requests per tag, ${mode.mode}`, mode.registry_requests_per_tag, 1)),
+    ...measured.cold.map((mode) => exactly(`${mode.concurrent_admissions} concurrent same-tag admissions → registry requests, ${mode.mode}`, mode.concurrent_same_tag_requests, 1)),
+    ...measured.digester.cold.map((mode) => atMost(`cold latency ours ÷ k8s-digester, ${mode.mode}`, mode.latency_ratio, 1 / 3)),
+    atLeast(`warm throughput ours ÷ k8s-digester, c=${measured.digester.warm.concurrency}`, measured.digester.warm.throughput_ratio, 20),
+    atMost('peak RSS under warm load', measured.peakRssMb, 100, ' MB'),
+    atMost('start to /readyz 200', measured.readyMs, 1000, ' ms')
+  ]
+  return {
+    warm: {
+      rps: top.rps,
+      p50_ms: top.p50_ms,
+      p99_ms: top.p99_ms,
+      echo_rps: top.echo_rps,
+      echo_p99_ms: top.echo_p99_ms,
+      throughput_ratio: top.throughput_ratio,
+      p99_ratio: top.p99_ratio,
+      concurrency: top.concurrency,
+      levels: measured.levels,
+      registry_requests: measured.warmRegistryRequests
+    },
+    cold: {
+      template_images: measured.templateImages,
+      registry_requests_per_tag: coldPerTag,
+      concurrent_same_tag_requests: concurrent,
+      p50_ms: worst(measured.cold.map((mode) => mode.p50_ms), Math.max),
+      modes: measured.cold
+    },
+    digester: { ...measured.digester, cold_latency_ratio: coldRatio, warm_throughput_ratio: measured.digester.warm.throughput_ratio },
+    rss_mb: measured.peakRssMb,
+    ready_ms: measured.readyMs,
+    startup_runs_ms: measured.startupRuns,
+    targets,
+    meta: measured.meta
+  }
+}
+
+/** Every number rounded for people; results.json gets the same rounding so the table and the file agree. */
+export function rounded<T> (value: T): T {
+  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => typeof item === 'number' && !Number.isInteger(item) ? round(item, 3) : item)) as T
+}
+
+function table (rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? []
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')
+}
+
+const f = (value: number, digits = 2): string => value.toFixed(digits)
+
+export function printable (results: Results): string {
+  const warm = table([
+    ['concurrency', 'ours req/s', 'floor req/s', 'ratio', 'ours p50', 'floor p50', 'ours p99', 'floor p99', 'p99 ratio'],
+    ...results.warm.levels.map((level) => [String(level.concurrency), f(level.rps, 0), f(level.echo_rps, 0), f(level.throughput_ratio),
+      `${f(level.p50_ms)} ms`, `${f(level.echo_p50_ms)} ms`, `${f(level.p99_ms)} ms`, `${f(level.echo_p99_ms)} ms`, f(level.p99_ratio)])
+  ])
+  const cold = table([
+    ['registry', 'first', 'first reqs', 'p50', 'p99', 'reqs/tag', 'token reqs', 'same tag ×100 → reqs'],
+    ...results.cold.modes.map((mode) => [mode.mode, `${f(mode.first_ms, 1)} ms`, String(mode.first_registry_requests) + (mode.first_token_requests > 0 ? ` (+${mode.first_token_requests} token)` : ''),
+      `${f(mode.p50_ms)} ms`, `${f(mode.p99_ms)} ms`, f(mode.registry_requests_per_tag), String(mode.token_requests), String(mode.concurrent_same_tag_requests)])
+  ])
+  const digester = results.digester
+  const peer = table([
+    ['registry', 'ours p50', 'digester p50', 'ours ÷ digester', 'digester reqs/tag', 'digester token reqs/tag'],
+    ...digester.cold.map((mode) => [mode.mode, `${f(mode.ours_p50_ms)} ms`, `${f(mode.digester_p50_ms)} ms`, f(mode.latency_ratio, 3),
+      f(mode.digester_registry_requests_per_tag), f(mode.digester_token_requests_per_tag)])
+  ])
+  const targets = table([
+    ['target', 'value', 'goal', 'met'],
+    ...results.targets.map((target) => [target.name, f(target.value, 3), target.goal, target.met ? 'yes' : `NO: ${target.shortfall ?? ''}`])
+  ])
+  return [
+    `Warm path (5 digests cached; HTTPS keep-alive; medians of ${String(results.meta['rounds'])} rounds of ${String(results.meta['roundSeconds'])} s)`, warm,
+    `registry requests during warm rounds: ${results.warm.registry_requests}`,
+    '', `Cold path (cache off; ${results.cold.template_images} images; ${results.cold.modes[0]?.admissions ?? 0} sequential admissions)`, cold,
+    '', `k8s-digester ${digester.version}, ${digester.mode} mode (ready in ${f(digester.ready_ms, 0)} ms, peak RSS ${f(digester.peak_rss_mb, 1)} MB)`, peer,
+    `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×`,
+    '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB; start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
+    '', targets
+  ].join('\n')
+}

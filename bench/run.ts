@@ -1,0 +1,147 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { writeTlsFiles } from '../test/support/tls.js'
+import { benchCold } from './cold.js'
+import { benchDigester } from './digester.js'
+import { pinnedCore } from './processes.js'
+import { startBenchRegistry, type BenchRegistry } from './registry.js'
+import { buildResults, printable, rounded } from './report.js'
+import type { Workspace } from './servers.js'
+import { benchStartup } from './startup.js'
+import { benchWarm } from './warm.js'
+
+/**
+ * `npm run bench` (issue 6): ours against the fastify floor and against google/k8s-digester, side by side in one run,
+ * on loopback only. Writes bench/results.json and prints the table; see BENCHMARKS.md for how to read it.
+ *
+ * BENCH_QUICK=1   short rounds, for checking the bench itself (figures are not worth quoting)
+ * BENCH_PROFILE=D our server runs with --cpu-prof, profiles in D (one per process)
+ * BENCH_PIN=0     do not pin servers to a core of their own
+ * BENCH_KEEP=1    keep the work directory (configs, server logs)
+ */
+
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const quick = process.env['BENCH_QUICK'] === '1'
+const timing = quick ? { warmupMs: 500, roundMs: 1000, rounds: 3 } : { warmupMs: 2000, roundMs: 3000, rounds: 5 }
+const levels = [1, 16, 64]
+const coldAdmissions = quick ? 10 : 40
+const digesterAdmissions = quick ? 5 : 20
+const digesterConcurrency = 16
+const startupRuns = quick ? 3 : 7
+
+const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
+
+function build (): { ourMain: string, digesterBinary: string, digesterVersion: string } {
+  log('compiling src (tsc -p tsconfig.build.json → dist/)')
+  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot, stdio: 'inherit' })
+  const ourMain = join(repoRoot, 'dist', 'main.js')
+  if (!existsSync(ourMain)) throw new Error(`${ourMain} was not built`)
+  log('k8s-digester (scripts/build-digester.sh; cached after the first build)')
+  const digesterBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-digester.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString().trim().split('\n').at(-1) ?? ''
+  const digesterVersion = /\/digester\/([^/]+)\/digester$/.exec(digesterBinary)?.[1] ?? 'unknown'
+  return { ourMain, digesterBinary, digesterVersion }
+}
+
+function gitDescribe (): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot }).toString().trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { cwd: repoRoot }).toString().trim() !== ''
+    return dirty ? `${commit}+dirty-src` : commit
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** The load generator keeps the cores the servers under test do not get (processes.ts pins those). */
+function pinSelf (): void {
+  const core = pinnedCore()
+  if (core === undefined) return
+  execFileSync('taskset', ['-a', '-p', '-c', core === 1 ? '0' : `0-${core - 1}`, String(process.pid)], { stdio: 'ignore' })
+}
+
+async function main (): Promise<void> {
+  const major = Number(process.versions.node.split('.')[0])
+  if (major !== 24) log(`warning: running on Node ${process.versions.node}; the project targets Node 24 (use npm run bench)`)
+  const { ourMain, digesterBinary, digesterVersion } = build()
+  const dir = await mkdtemp(join(tmpdir(), 'atw-bench-'))
+  const profileDir = process.env['BENCH_PROFILE']
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+  const work: Workspace = {
+    repoRoot,
+    dir,
+    tls: await writeTlsFiles(join(dir, 'tls')),
+    ourMain,
+    digesterBinary,
+    ourNodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`]
+  }
+  const registries: BenchRegistry[] = []
+  const loadBefore = loadavg()[0] ?? 0
+  // Others' test runs on a shared two-core machine move every absolute figure; the ratios suffer less (alternating rounds).
+  if (loadBefore > 1) log(`warning: load average ${loadBefore.toFixed(2)} before the bench; absolute figures will be noisy`)
+  try {
+    log('starting registries (plain HTTP; TLS + token) and pushing 5 images to each')
+    await mkdir(join(dir, 'http'))
+    await mkdir(join(dir, 'token'))
+    const http = await startBenchRegistry('http', join(dir, 'http'))
+    registries.push(http)
+    const token = await startBenchRegistry('token', join(dir, 'token'))
+    registries.push(token)
+    pinSelf()
+
+    log(`start-up: ${startupRuns} fresh serve processes`)
+    const startup = await benchStartup(work, http, startupRuns)
+    log(`warm path at concurrency ${levels.join(', ')}`)
+    const warm = await benchWarm(work, http, levels, timing, log)
+    const cold = []
+    for (const bench of [http, token]) {
+      log(`cold path, ${bench.mode} registry`)
+      cold.push(await benchCold(work, bench, coldAdmissions, 100))
+    }
+    log(`k8s-digester ${digesterVersion} as a webhook against a real kube-apiserver`)
+    const digester = await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log)
+
+    const results = rounded(buildResults({
+      levels: warm.levels,
+      warmRegistryRequests: warm.registryRequests,
+      peakRssMb: warm.peakRssMb,
+      cold,
+      digester,
+      readyMs: startup.ready_ms,
+      startupRuns: startup.runs,
+      templateImages: http.images.length,
+      meta: {
+        date: new Date().toISOString(),
+        commit: gitDescribe(),
+        node: process.versions.node,
+        cpus: availableParallelism(),
+        serverCore: pinnedCore() ?? 'unpinned',
+        quick,
+        rounds: timing.rounds,
+        roundSeconds: timing.roundMs / 1000,
+        warmupSeconds: timing.warmupMs / 1000,
+        coldAdmissions,
+        digesterAdmissions,
+        profiled: profileDir !== undefined,
+        ourNodeArgs: work.ourNodeArgs,
+        loadAverageBefore: loadBefore,
+        loadAverageAfter: loadavg()[0] ?? 0
+      }
+    }))
+    const file = join(repoRoot, 'bench', 'results.json')
+    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`)
+    process.stdout.write(`${printable(results)}\n\nwrote ${file}\n`)
+    const missed = results.targets.filter((target) => !target.met)
+    if (missed.length > 0) process.stdout.write(`${missed.length} of ${results.targets.length} targets missed (see BENCHMARKS.md for why)\n`)
+  } finally {
+    await Promise.all(registries.map(async (registry) => { await registry.close() }))
+    if (process.env['BENCH_KEEP'] === '1') log(`kept ${dir}`)
+    else await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await main()

@@ -1,0 +1,128 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { loadClient, type LoadClient, type LoadResult } from './load.js'
+import { memoryOf } from './processes.js'
+import type { BenchRegistry } from './registry.js'
+import { settledRequests } from './registry.js'
+import { pinnedImagesOf, templateReview } from './reviews.js'
+import { startFloor, startOurs, type Running, type Workspace } from './servers.js'
+import { median } from './stats.js'
+
+/**
+ * Warm path (issue 6 §1): every digest of the template is already in our cache, so an admission is decode →
+ * plan → patch → answer. Ours and the floor are measured in alternating rounds at each concurrency, so a noisy
+ * neighbour hits both alike; each figure is the median of the rounds.
+ */
+
+export interface Timing {
+  warmupMs: number
+  roundMs: number
+  rounds: number
+}
+
+export interface LevelFigures {
+  concurrency: number
+  rps: number
+  p50_ms: number
+  p99_ms: number
+  echo_rps: number
+  echo_p50_ms: number
+  echo_p99_ms: number
+  throughput_ratio: number
+  p99_ratio: number
+  errors: number
+}
+
+export interface WarmOutcome {
+  levels: LevelFigures[]
+  /** registry requests seen while the warm rounds ran (a warm path asks nobody) */
+  registryRequests: number
+  peakRssMb: number
+  /** the answer our server gave for the bench body, which the floor returns verbatim */
+  answer: string
+}
+
+export const warmBody = (images: readonly string[]): string => templateReview(images)
+
+/** Our webhook with the digest cache on, primed with one admission of `body`; checks every image got pinned. */
+export async function startWarmOurs (work: Workspace, registry: BenchRegistry, name: string, body: string): Promise<{ server: Running, answer: string }> {
+  const server = await startOurs(work, name, { resolver: { cacheTtlSeconds: 3600 }, registries: [registry.settings] })
+  const client = loadClient({ origin: server.origin, path: '/mutate?timeout=10s', body, ca: work.tls.caPem }, 1)
+  try {
+    const first = await client.once()
+    if (first.status !== 200) throw new Error(`${name} answered ${first.status}: ${first.body.slice(0, 300)}`)
+    const pinned = pinnedImagesOf(first.body)
+    const expected = registry.images.map((image) => `${image}@${registry.digests.get(image) ?? '?'}`)
+    if (pinned.sort().join() !== expected.sort().join()) throw new Error(`${name} pinned ${pinned.join(', ')}; expected ${expected.join(', ')}`)
+    return { server, answer: first.body }
+  } catch (error) {
+    await server.stop()
+    throw error
+  } finally {
+    await client.close()
+  }
+}
+
+function summarise (concurrency: number, ours: LoadResult[], floor: LoadResult[]): LevelFigures {
+  const rps = median(ours.map((round) => round.rps))
+  const p99 = median(ours.map((round) => round.p99Ms))
+  const echoRps = median(floor.map((round) => round.rps))
+  const echoP99 = median(floor.map((round) => round.p99Ms))
+  return {
+    concurrency,
+    rps,
+    p50_ms: median(ours.map((round) => round.p50Ms)),
+    p99_ms: p99,
+    echo_rps: echoRps,
+    echo_p50_ms: median(floor.map((round) => round.p50Ms)),
+    echo_p99_ms: echoP99,
+    throughput_ratio: rps / echoRps,
+    p99_ratio: p99 / echoP99,
+    errors: [...ours, ...floor].reduce((sum, round) => sum + round.errors, 0)
+  }
+}
+
+/** Alternating rounds of two clients at one concurrency, after a warm-up of each; returns the rounds per client. */
+export async function alternate (clients: readonly LoadClient[], concurrency: number, timing: Timing,
+  onRound?: (index: number, result: LoadResult) => void): Promise<LoadResult[][]> {
+  for (const client of clients) await client.run(concurrency, timing.warmupMs)
+  const rounds: LoadResult[][] = clients.map(() => [])
+  for (let round = 0; round < timing.rounds; round++) {
+    // Alternate who goes first, so neither always follows the other's garbage collection.
+    const order = round % 2 === 0 ? clients.map((_, index) => index) : clients.map((_, index) => index).reverse()
+    for (const index of order) {
+      const result = await (clients[index] as LoadClient).run(concurrency, timing.roundMs)
+      rounds[index]?.push(result)
+      onRound?.(index, result)
+    }
+  }
+  return rounds
+}
+
+export async function benchWarm (work: Workspace, registry: BenchRegistry, levels: readonly number[], timing: Timing,
+  log: (line: string) => void): Promise<WarmOutcome> {
+  const body = warmBody(registry.images)
+  const { server: ours, answer } = await startWarmOurs(work, registry, 'ours-warm', body)
+  const responseFile = join(work.dir, 'floor-response.json')
+  await writeFile(responseFile, answer)
+  const floor = await startFloor(work, responseFile)
+  try {
+    registry.registry.resetRequests()
+    const figures: LevelFigures[] = []
+    for (const concurrency of levels) {
+      const clients = [ours, floor].map((server) => loadClient({ origin: server.origin, path: '/mutate?timeout=10s', body, ca: work.tls.caPem }, concurrency))
+      try {
+        const [oursRounds = [], floorRounds = []] = await alternate(clients, concurrency, timing)
+        const level = summarise(concurrency, oursRounds, floorRounds)
+        figures.push(level)
+        log(`warm c=${concurrency}: ours ${level.rps.toFixed(0)} req/s p99 ${level.p99_ms.toFixed(2)} ms; floor ${level.echo_rps.toFixed(0)} req/s p99 ${level.echo_p99_ms.toFixed(2)} ms`)
+      } finally {
+        await Promise.all(clients.map(async (client) => { await client.close() }))
+      }
+    }
+    const peakRssMb = memoryOf(ours.child.pid).peakMb
+    return { levels: figures, registryRequests: await settledRequests(registry.registry), peakRssMb, answer }
+  } finally {
+    await Promise.all([ours.stop(), floor.stop()])
+  }
+}
