@@ -54,6 +54,31 @@ export interface CredentialsConfig {
   }
 }
 
+export interface CertificatesConfig {
+  /**
+   * 'files': serve server.tlsCert/tlsKey as they are (cert-manager, `certs`, local runs: no cluster needed).
+   * 'self-managed': keep a CA and serving certificate in a Secret, write them to server.tlsCert/tlsKey and patch caBundle;
+   * the manifests' default (manifests/README.md).
+   */
+  mode: 'files' | 'self-managed'
+  /** the webhook's namespace; when absent, the pod's own (read from its service-account mount) */
+  namespace?: string
+  /** the Service in front of the webhook: the certificate names <serviceName>.<namespace>.svc[.cluster.local] */
+  serviceName: string
+  secretName: string
+  mutatingWebhookConfiguration: string
+  validatingWebhookConfiguration: string
+  caValidityDays: number
+  /** a new CA is made this long before the current one expires; must exceed leafRenewBeforeDays */
+  caRenewBeforeDays: number
+  leafValidityDays: number
+  leafRenewBeforeDays: number
+  /** after a new CA is seen in both caBundles, wait this long for every apiserver to load it before serving a leaf it signed */
+  caBundleSettleSeconds: number
+  /** how often each replica re-reads the Secret and caBundles (sooner when a rotation step is due) */
+  checkIntervalSeconds: number
+}
+
 export interface Config {
   server: {
     host: string
@@ -88,6 +113,13 @@ export interface Config {
   }
   registries: RegistryConfig[]
   credentials: CredentialsConfig
+  certificates: CertificatesConfig
+  kube: {
+    /** one Kubernetes API call; the certificate loop retries after a failure */
+    requestTimeoutSeconds: number
+    /** how often the pull Secrets in credentials.secrets are re-read (a changed resourceVersion is re-parsed) */
+    pullSecretRefreshSeconds: number
+  }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
@@ -201,6 +233,34 @@ export const configSchema = {
         }
       }
     },
+    certificates: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        mode: { enum: ['files', 'self-managed'], default: 'files' },
+        namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+        serviceName: { type: 'string', pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', default: 'actortemplate-webhook' },
+        secretName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$', default: 'actortemplate-webhook-certs' },
+        mutatingWebhookConfiguration: { type: 'string', minLength: 1, default: 'pin.actortemplates.ate.dev' },
+        validatingWebhookConfiguration: { type: 'string', minLength: 1, default: 'validate.actortemplates.ate.dev' },
+        caValidityDays: { type: 'number', minimum: 1, maximum: 36500, default: 1825 },
+        caRenewBeforeDays: { type: 'number', exclusiveMinimum: 0, default: 365 },
+        leafValidityDays: { type: 'number', minimum: 1, maximum: 3650, default: 90 },
+        leafRenewBeforeDays: { type: 'number', exclusiveMinimum: 0, default: 30 },
+        caBundleSettleSeconds: { type: 'number', minimum: 0, maximum: 86400, default: 60 },
+        checkIntervalSeconds: { type: 'number', minimum: 1, maximum: 86400, default: 300 }
+      }
+    },
+    kube: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        requestTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 10 },
+        pullSecretRefreshSeconds: { type: 'number', minimum: 1, maximum: 86400, default: 30 }
+      }
+    },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }
   }
 } as const
@@ -305,6 +365,11 @@ export function loadConfig (overrides: ConfigOverrides = {}, env: NodeJS.Process
     if (hosts.has(registry.host)) problems.push(`registries: host ${registry.host} is listed twice`)
     hosts.add(registry.host)
   }
+  const certificates = config.certificates
+  if (certificates.caRenewBeforeDays >= certificates.caValidityDays) problems.push('certificates: caRenewBeforeDays must be less than caValidityDays')
+  if (certificates.leafRenewBeforeDays >= certificates.leafValidityDays) problems.push('certificates: leafRenewBeforeDays must be less than leafValidityDays')
+  // A leaf is capped at its CA's expiry; if the CA were renewed later than the leaf, that capped leaf would always be due.
+  if (certificates.leafRenewBeforeDays >= certificates.caRenewBeforeDays) problems.push('certificates: leafRenewBeforeDays must be less than caRenewBeforeDays')
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(config)
 }
