@@ -1,22 +1,26 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { RegistryObserver } from './registry/create-resolver.js'
 import type { LookupEvent } from './registry/resolver.js'
+import type { ExchangeEvent } from './registry/transport.js'
 
 /**
  * Prometheus metrics on a registry of our own (never prom-client's global one, so tests and several apps in one
- * process do not collide). The resolver reports each lookup through onLookup; an admission wraps its work in
- * `tally` to learn how many registry requests it caused, for its log line.
+ * process do not collide). The resolver reports each lookup through onLookup and the transport each HTTP exchange
+ * through onExchange; an admission wraps its work in `tally` to learn how many registry requests it caused, for its
+ * log line. A lookup shared through single flight runs in the async context of the admission that started it, so
+ * its requests are counted once, for that admission.
  */
 
 export type Webhook = 'mutate' | 'validate'
 
-export interface Metrics {
+export interface Metrics extends Required<RegistryObserver> {
   readonly registry: Registry
   observeAdmission: (webhook: Webhook, decision: string, reason: string, seconds: number) => void
   /** counts one request in flight until the returned function is called */
   startRequest: (webhook: Webhook) => () => void
-  /** wire into createRegistryStack(…, onLookup) */
   onLookup: (event: LookupEvent) => void
+  onExchange: (event: ExchangeEvent) => void
   /** digests taken from the stored object on UPDATE, without asking the registry */
   countOldObjectReuse: (count: number) => void
   tally: <T>(work: () => Promise<T>) => Promise<{ result: T, registryRequests: number }>
@@ -92,6 +96,13 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
     labelNames: ['registry'],
     registers: registries
   })
+  const requestSeconds = new Histogram({
+    name: 'atw_registry_request_duration_seconds',
+    help: 'One HTTP exchange with a registry or its token server, by registry and HTTP status ("error" when none arrived)',
+    labelNames: ['registry', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: registries
+  })
 
   return {
     registry,
@@ -115,9 +126,13 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
         return
       }
       lookupSeconds.observe({ registry: label, status: event.outcome }, event.durationMs / 1000)
-      if (event.requests > 0) registryRequests.inc({ registry: label }, event.requests)
+    },
+    onExchange: (event) => {
+      const label = registryLabel(event.registry)
+      registryRequests.inc({ registry: label })
+      requestSeconds.observe({ registry: label, status: String(event.status) }, event.durationMs / 1000)
       const current = tallies.getStore()
-      if (current !== undefined) current.requests += event.requests
+      if (current !== undefined) current.requests++
     },
     countOldObjectReuse: (count) => {
       if (count > 0) cacheHits.inc({ source: 'old-object' }, count)

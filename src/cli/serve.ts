@@ -47,7 +47,7 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
   const logger = pino({ level: config.logLevel })
   const metrics = createMetrics()
   const credentials = credentialsFromConfig(config, (problem) => { logger.warn({ problem }, 'registry credentials') })
-  const stack = createRegistryStack(config, credentials, metrics.onLookup)
+  const stack = createRegistryStack(config, credentials, metrics)
   try {
     const server = await startServer(config, { resolver: stack.resolver, metrics, readiness: new Readiness(), loggerInstance: logger })
     const uninstall = handleSignals(server)

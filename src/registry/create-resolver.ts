@@ -3,7 +3,13 @@ import { Authenticator } from './auth.js'
 import type { CredentialSource } from './credentials.js'
 import { ManifestClient } from './manifest-client.js'
 import { RegistryResolver, type LookupEvent } from './resolver.js'
-import { Transport } from './transport.js'
+import { Transport, type ExchangeEvent } from './transport.js'
+
+/** Where the registry shell reports what it did; src/metrics.ts implements both. */
+export interface RegistryObserver {
+  onLookup?: (event: LookupEvent) => void
+  onExchange?: (event: ExchangeEvent) => void
+}
 
 export interface RegistryStack {
   resolver: RegistryResolver
@@ -13,10 +19,14 @@ export interface RegistryStack {
 
 /** Wires the registry shell once per process: one transport (keep-alive pools), one token cache, one resolver. */
 export function createRegistryStack (config: Pick<Config, 'registries' | 'resolver'>, credentials: CredentialSource,
-  onLookup?: (event: LookupEvent) => void): RegistryStack {
-  const transport = new Transport({ perRequestTimeoutMs: config.resolver.perRequestTimeoutSeconds * 1000, userAgent: config.resolver.userAgent })
+  observer: RegistryObserver = {}): RegistryStack {
+  const transport = new Transport({
+    perRequestTimeoutMs: config.resolver.perRequestTimeoutSeconds * 1000,
+    userAgent: config.resolver.userAgent,
+    onExchange: observer.onExchange
+  })
   const authenticator = new Authenticator({ transport, credentials })
   const manifests = new ManifestClient({ transport, authenticator, method: config.resolver.manifestMethod })
-  const resolver = new RegistryResolver({ config, manifests, ...(onLookup === undefined ? {} : { onLookup }) })
+  const resolver = new RegistryResolver({ config, manifests, ...(observer.onLookup === undefined ? {} : { onLookup: observer.onLookup }) })
   return { resolver, transport, close: async () => { await transport.close() } }
 }

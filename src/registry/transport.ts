@@ -40,9 +40,19 @@ const maxRedirects = 5
 // OCI distribution spec: registries SHOULD accept manifests up to 4 MiB; nothing legitimate is bigger.
 const maxBodyBytes = 4 * 1024 * 1024
 
+/** One HTTP exchange with a registry or its token server, for metrics and per-admission request counts. */
+export interface ExchangeEvent {
+  /** the registry as written (config key), whichever host answered */
+  registry: string
+  /** HTTP status, or "error" when no response arrived */
+  status: number | 'error'
+  durationMs: number
+}
+
 export interface TransportOptions {
   perRequestTimeoutMs: number
   userAgent: string
+  onExchange?: ((event: ExchangeEvent) => void) | undefined
 }
 
 export class Transport {
@@ -82,12 +92,20 @@ export class Transport {
       }
       const headers: Record<string, string> = { ...options.headers, 'user-agent': this.#options.userAgent }
       if (options.authorization !== undefined && current.origin === origin) headers['authorization'] = options.authorization
-      const response = await request(current, {
-        method: options.method,
-        headers,
-        signal: AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.perRequestTimeoutMs)]),
-        dispatcher: agent
-      })
+      const started = performance.now()
+      let response
+      try {
+        response = await request(current, {
+          method: options.method,
+          headers,
+          signal: AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.perRequestTimeoutMs)]),
+          dispatcher: agent
+        })
+      } catch (error) {
+        this.#options.onExchange?.({ registry: settings.host, status: 'error', durationMs: performance.now() - started })
+        throw error
+      }
+      this.#options.onExchange?.({ registry: settings.host, status: response.statusCode, durationMs: performance.now() - started })
       const location = response.headers['location']
       if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
         await response.body.dump()

@@ -26,9 +26,13 @@ t.test('metrics: admissions by webhook/decision/reason, latency, resolutions, ca
   const metrics = createMetrics({ defaultMetrics: false, maxRegistryLabels: 2 })
   const resolver = new FakeResolver((reference) => {
     if (reference.includes('missing')) {
+      // What the transport reports for a HEAD 404 and the GET that reads the error body.
+      metrics.onExchange({ registry: 'ghcr.io', status: 404, durationMs: 10 })
+      metrics.onExchange({ registry: 'ghcr.io', status: 404, durationMs: 10 })
       metrics.onLookup({ registry: 'ghcr.io', outcome: ErrorCode.registryNotFound, requests: 2, credentialSource: 'anonymous', durationMs: 30 })
       return { ok: false, original: reference, error: new RegistryError(ErrorCode.registryNotFound, '404', { registry: 'ghcr.io', repository: 'x', reference: '1' }) }
     }
+    metrics.onExchange({ registry: reference.split('/')[0] ?? '', status: 200, durationMs: 12 })
     metrics.onLookup({ registry: reference.split('/')[0] ?? '', outcome: 'pinned', requests: 1, credentialSource: 'anonymous', durationMs: 12 })
     return pinnedAnswer(reference)
   })
@@ -56,6 +60,7 @@ t.test('metrics: admissions by webhook/decision/reason, latency, resolutions, ca
   t.match(text, /atw_cache_hits_total\{source="resolver-cache"\} 1/)
   t.match(text, /atw_registry_lookup_duration_seconds_count\{registry="ghcr\.io",status="REGISTRY_NOT_FOUND"\} 1/)
   t.match(text, /atw_registry_requests_total\{registry="ghcr\.io"\} \d+/)
+  t.match(text, /atw_registry_request_duration_seconds_count\{registry="ghcr\.io",status="404"\} 2/, 'per-request latency by registry and status')
   t.match(text, /atw_admission_requests_in_flight\{webhook="mutate"\} 0/)
   t.equal(admissionLogs()[0]?.['registryRequests'], 3, 'the log line counts the registry requests of its own admission')
   t.equal(admissionLogs()[2]?.['registryRequests'], 3, 'a failed lookup counts too (1 + 2)')

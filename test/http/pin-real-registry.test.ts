@@ -43,7 +43,7 @@ async function setupWith (t: Test, options: { credentials?: boolean } = {}): Pro
     ? new Map()
     : new Map([[registry.host, { username: registry.username, password: registry.password, source: 'test config' }]]))
   const metrics = createMetrics({ defaultMetrics: false })
-  const stack = createRegistryStack(config, credentials, metrics.onLookup)
+  const stack = createRegistryStack(config, credentials, metrics)
   const { logs, logger } = logCapture()
   const server = await startServer(config, { resolver: stack.resolver, metrics, readiness: new Readiness(), loggerInstance: logger })
   const client = new Agent({ connect: { ca: tls.caPem } })

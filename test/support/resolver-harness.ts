@@ -32,7 +32,7 @@ export function startResolver (t: Teardown, options: HarnessOptions): Harness {
   }
   const credentials = options.credentials instanceof Map ? new StaticCredentials(options.credentials) : options.credentials ?? new StaticCredentials()
   const events: LookupEvent[] = []
-  const stack = createRegistryStack(config, credentials, (event) => events.push(event))
+  const stack = createRegistryStack(config, credentials, { onLookup: (event) => events.push(event) })
   t.teardown(stack.close)
   return { ...stack, config, events }
 }
