@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js'
+import { certsUsage, runCerts } from './certs.js'
 import { checkUsage, runCheck } from './check.js'
 import { pinUsage, runPin } from './pin.js'
 import { runResolve, resolveUsage } from './resolve.js'
@@ -11,7 +12,8 @@ const commands: Record<string, { run: Command, usage: string }> = {
   resolve: { run: runResolve, usage: resolveUsage },
   serve: { run: runServe, usage: serveUsage },
   check: { run: runCheck, usage: checkUsage },
-  pin: { run: runPin, usage: pinUsage }
+  pin: { run: runPin, usage: pinUsage },
+  certs: { run: runCerts, usage: certsUsage }
 }
 
 const overview = `usage: actortemplate-webhook <command> [options]
