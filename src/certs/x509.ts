@@ -1,6 +1,6 @@
 // Import order matters: ES modules evaluate their imports in order, and tsyringe (loaded by @peculiar/x509)
 // needs the Reflect metadata API at load time.
-import './reflect-metadata.js'
+import 'reflect-metadata'
 import { webcrypto } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
 

@@ -9,12 +9,9 @@ import { webcrypto } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type * as X509 from '@peculiar/x509'
+import { x509 } from '../../src/certs/x509.js'
 
-installReflectMetadata()
-// Loaded after the shim above: a static import would be evaluated before it and throw.
-const x509 = await import('@peculiar/x509')
 const crypto = webcrypto
-x509.cryptoProvider.set(crypto)
 
 const EC_KEY: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
 const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
@@ -132,26 +129,3 @@ export async function writeTlsFiles(
   return { dir, ...files, caPem: ca.certPem, certPem: leaf.certPem, keyPem: leaf.keyPem, ca }
 }
 
-/**
- * @peculiar/x509 loads tsyringe, which refuses to start without the Reflect metadata API (normally the
- * reflect-metadata package, which is not a dependency here). tsyringe only calls these three.
- */
-function installReflectMetadata(): void {
-  const reflect = Reflect as unknown as Record<string, unknown>
-  if (typeof reflect['getMetadata'] === 'function') return
-  const store = new WeakMap<object, Map<unknown, unknown>>()
-  const getOwnMetadata = (key: unknown, target: object): unknown => store.get(target)?.get(key)
-  const getMetadata = (key: unknown, target: object): unknown => {
-    for (let o: object | null = target; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-      const map = store.get(o)
-      if (map?.has(key) === true) return map.get(key)
-    }
-    return undefined
-  }
-  const defineMetadata = (key: unknown, value: unknown, target: object): void => {
-    let map = store.get(target)
-    if (map === undefined) store.set(target, map = new Map())
-    map.set(key, value)
-  }
-  Object.assign(Reflect, { getOwnMetadata, getMetadata, defineMetadata })
-}
