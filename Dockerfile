@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# actortemplate-webhook: docker build -t actortemplate-webhook:0.1.0 --build-arg VERSION=0.1.0 .
+# The runtime stage holds dist/, package.json and production dependencies only; test/deploy/production-install.test.ts
+# reproduces that file set without Docker and serves an AdmissionReview from it.
+ARG NODE_IMAGE=node:24-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install scripts: no production dependency needs one, and none should run with the image's contents.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG NODE_IMAGE
+LABEL org.opencontainers.image.title="actortemplate-webhook" \
+      org.opencontainers.image.description="Admission webhook that pins ActorTemplate image tags to digests and validates them" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="docker.io/library/${NODE_IMAGE}"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# The distroless "nonroot" UID; the manifests' securityContext runs as the same user.
+USER 65532:65532
+EXPOSE 8443
+ENTRYPOINT ["node", "dist/main.js", "serve"]
