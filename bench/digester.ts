@@ -32,7 +32,7 @@ export interface DigesterFigures {
   version: string
   ready_ms: number
   cold: DigesterColdFigures[]
-  warm: { concurrency: number, ours_rps: number, digester_rps: number, ours_p99_ms: number, digester_p99_ms: number, throughput_ratio: number, registry: string }
+  warm: { concurrency: number, ours_rps: number, digester_rps: number, ours_p99_ms: number, digester_p99_ms: number, ours_cpu_us: number, digester_cpu_us: number, throughput_ratio: number, registry: string }
   peak_rss_mb: number
 }
 
@@ -122,7 +122,7 @@ export async function benchDigester (work: Workspace, version: string, registrie
         loadClient({ origin: digester.origin, path: '/v1/mutate', body: podReview(bench.images), ca: work.tls.caPem }, warmConcurrency)
       ]
       try {
-        const [oursRounds = [], digesterRounds = []] = await alternate(clients, warmConcurrency, timing)
+        const [oursRounds = [], digesterRounds = []] = await alternate(clients, warmConcurrency, timing, [ours.child.pid, digester.child.pid])
         const errors = digesterRounds.reduce((sum, round) => sum + round.errors, 0)
         if (errors > 0) log(`digester warm: ${errors} failed admissions under load`)
         const oursRps = median(oursRounds.map((round) => round.rps))
@@ -133,6 +133,8 @@ export async function benchDigester (work: Workspace, version: string, registrie
           digester_rps: digesterRps,
           ours_p99_ms: median(oursRounds.map((round) => round.p99Ms)),
           digester_p99_ms: median(digesterRounds.map((round) => round.p99Ms)),
+          ours_cpu_us: median(oursRounds.map((round) => round.serverCpuUs ?? Number.NaN)),
+          digester_cpu_us: median(digesterRounds.map((round) => round.serverCpuUs ?? Number.NaN)),
           throughput_ratio: oursRps / digesterRps,
           registry: bench.mode
         }

@@ -25,6 +25,8 @@ export interface LoadResult {
   p50Ms: number
   p99Ms: number
   maxMs: number
+  /** CPU time the server used per answered request, when its pid was known */
+  serverCpuUs?: number
 }
 
 export interface LoadClient {

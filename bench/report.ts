@@ -120,9 +120,10 @@ const f = (value: number, digits = 2): string => value.toFixed(digits)
 
 export function printable (results: Results): string {
   const warm = table([
-    ['concurrency', 'ours req/s', 'floor req/s', 'ratio', 'ours p50', 'floor p50', 'ours p99', 'floor p99', 'p99 ratio'],
+    ['concurrency', 'ours req/s', 'floor req/s', 'ratio', 'ours p50', 'floor p50', 'ours p99', 'floor p99', 'p99 ratio', 'CPU/req ours', 'floor'],
     ...results.warm.levels.map((level) => [String(level.concurrency), f(level.rps, 0), f(level.echo_rps, 0), f(level.throughput_ratio),
-      `${f(level.p50_ms)} ms`, `${f(level.echo_p50_ms)} ms`, `${f(level.p99_ms)} ms`, `${f(level.echo_p99_ms)} ms`, f(level.p99_ratio)])
+      `${f(level.p50_ms)} ms`, `${f(level.echo_p50_ms)} ms`, `${f(level.p99_ms)} ms`, `${f(level.echo_p99_ms)} ms`, f(level.p99_ratio),
+      `${f(level.cpu_us, 0)} µs`, `${f(level.echo_cpu_us, 0)} µs`])
   ])
   const cold = table([
     ['registry', 'first', 'first reqs', 'p50', 'p99', 'reqs/tag', 'token reqs', 'same tag ×100 → reqs'],
@@ -144,7 +145,8 @@ export function printable (results: Results): string {
     `registry requests during warm rounds: ${results.warm.registry_requests}`,
     '', `Cold path (cache off; ${results.cold.template_images} images; ${results.cold.modes[0]?.admissions ?? 0} sequential admissions)`, cold,
     '', `k8s-digester ${digester.version}, ${digester.mode} mode (ready in ${f(digester.ready_ms, 0)} ms, peak RSS ${f(digester.peak_rss_mb, 1)} MB)`, peer,
-    `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×`,
+    `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×` +
+      ` (server CPU per admission ${f(digester.warm.ours_cpu_us, 0)} µs vs ${f(digester.warm.digester_cpu_us, 0)} µs)`,
     '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB; start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
     '', targets
   ].join('\n')

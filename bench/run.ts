@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeTlsFiles } from '../test/support/tls.js'
 import { benchCold } from './cold.js'
@@ -21,6 +21,9 @@ import { benchWarm } from './warm.js'
  * BENCH_QUICK=1   short rounds, for checking the bench itself (figures are not worth quoting)
  * BENCH_PROFILE=D our server runs with --cpu-prof, profiles in D (one per process)
  * BENCH_PIN=0     do not pin servers to a core of their own
+ * BENCH_NODE_ARGS extra node flags for our server (space-separated), e.g. "--max-semi-space-size=4"
+ * BENCH_OUR_MAIN=F run our server from F instead of the freshly compiled src (node_modules/.cache/atw-bench/dist/main.js)
+ * BENCH_ONLY=S    run one section (startup, warm, cold, digester), print its figures, leave results.json alone
  * BENCH_KEEP=1    keep the work directory (configs, server logs)
  */
 
@@ -32,13 +35,25 @@ const coldAdmissions = quick ? 10 : 40
 const digesterAdmissions = quick ? 5 : 20
 const digesterConcurrency = 16
 const startupRuns = quick ? 3 : 7
+const only = process.env['BENCH_ONLY']
 
 const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
 
-function build (): { ourMain: string, digesterBinary: string, digesterVersion: string } {
-  log('compiling src (tsc -p tsconfig.build.json → dist/)')
-  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot, stdio: 'inherit' })
-  const ourMain = join(repoRoot, 'dist', 'main.js')
+/**
+ * Compiles src exactly as `npm run build` does, into a directory of the bench's own: other work on the same machine
+ * may be building or testing dist/ at the same moment. node_modules/.cache resolves the same dependencies and is
+ * outside every lint and git path.
+ */
+async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string }> {
+  const outDir = join(repoRoot, 'node_modules', '.cache', 'atw-bench')
+  log(`compiling src (tsc -p tsconfig.build.json --outDir ${relative(repoRoot, outDir)}/dist)`)
+  await rm(join(outDir, 'dist'), { recursive: true, force: true })
+  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'),
+    '--outDir', join(outDir, 'dist')], { cwd: repoRoot, stdio: 'inherit' })
+  // Package scope lookup stops at node_modules, so the compiled ESM needs its own "type": "module".
+  await writeFile(join(outDir, 'package.json'), '{ "type": "module", "private": true }\n')
+  // BENCH_OUR_MAIN measures a candidate build (e.g. a patched copy of the compiled tree) against the same baselines.
+  const ourMain = resolve(process.env['BENCH_OUR_MAIN'] ?? join(outDir, 'dist', 'main.js'))
   if (!existsSync(ourMain)) throw new Error(`${ourMain} was not built`)
   log('k8s-digester (scripts/build-digester.sh; cached after the first build)')
   const digesterBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-digester.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -67,7 +82,7 @@ function pinSelf (): void {
 async function main (): Promise<void> {
   const major = Number(process.versions.node.split('.')[0])
   if (major !== 24) log(`warning: running on Node ${process.versions.node}; the project targets Node 24 (use npm run bench)`)
-  const { ourMain, digesterBinary, digesterVersion } = build()
+  const { ourMain, digesterBinary, digesterVersion } = await build()
   const dir = await mkdtemp(join(tmpdir(), 'atw-bench-'))
   const profileDir = process.env['BENCH_PROFILE']
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
@@ -77,7 +92,10 @@ async function main (): Promise<void> {
     tls: await writeTlsFiles(join(dir, 'tls')),
     ourMain,
     digesterBinary,
-    ourNodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`]
+    ourNodeArgs: [
+      ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((flag) => flag !== ''),
+      ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`])
+    ]
   }
   const registries: BenchRegistry[] = []
   const loadBefore = loadavg()[0] ?? 0
@@ -92,6 +110,19 @@ async function main (): Promise<void> {
     const token = await startBenchRegistry('token', join(dir, 'token'))
     registries.push(token)
     pinSelf()
+    if (only !== undefined) {
+      const sections: Record<string, () => Promise<unknown>> = {
+        startup: async () => await benchStartup(work, http, startupRuns),
+        warm: async () => await benchWarm(work, http, levels, timing, log),
+        cold: async () => [await benchCold(work, http, coldAdmissions, 100), await benchCold(work, token, coldAdmissions, 100)],
+        digester: async () => await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log)
+      }
+      const section = sections[only]
+      if (section === undefined) throw new Error(`BENCH_ONLY must be one of ${Object.keys(sections).join(', ')}`)
+      const figures = rounded(await section())
+      process.stdout.write(`${JSON.stringify(figures, (key, value: unknown) => key === 'answer' ? undefined : value, 2)}\n`)
+      return
+    }
 
     log(`start-up: ${startupRuns} fresh serve processes`)
     const startup = await benchStartup(work, http, startupRuns)
@@ -128,6 +159,7 @@ async function main (): Promise<void> {
         digesterAdmissions,
         profiled: profileDir !== undefined,
         ourNodeArgs: work.ourNodeArgs,
+        ourMain: relative(repoRoot, ourMain),
         loadAverageBefore: loadBefore,
         loadAverageAfter: loadavg()[0] ?? 0
       }

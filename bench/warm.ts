@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadClient, type LoadClient, type LoadResult } from './load.js'
-import { memoryOf } from './processes.js'
+import { cpuSecondsOf, memoryOf } from './processes.js'
 import type { BenchRegistry } from './registry.js'
 import { settledRequests } from './registry.js'
 import { pinnedImagesOf, templateReview } from './reviews.js'
@@ -30,6 +30,9 @@ export interface LevelFigures {
   echo_p99_ms: number
   throughput_ratio: number
   p99_ratio: number
+  /** server CPU per admission (user + system), median of the rounds */
+  cpu_us: number
+  echo_cpu_us: number
   errors: number
 }
 
@@ -78,22 +81,29 @@ function summarise (concurrency: number, ours: LoadResult[], floor: LoadResult[]
     echo_p99_ms: echoP99,
     throughput_ratio: rps / echoRps,
     p99_ratio: p99 / echoP99,
+    cpu_us: median(ours.map((round) => round.serverCpuUs ?? Number.NaN)),
+    echo_cpu_us: median(floor.map((round) => round.serverCpuUs ?? Number.NaN)),
     errors: [...ours, ...floor].reduce((sum, round) => sum + round.errors, 0)
   }
 }
 
-/** Alternating rounds of two clients at one concurrency, after a warm-up of each; returns the rounds per client. */
+/**
+ * Alternating rounds of several clients at one concurrency, after a warm-up of each; returns the rounds per client.
+ * With the servers' pids, each round also says how much CPU the server spent per request.
+ */
 export async function alternate (clients: readonly LoadClient[], concurrency: number, timing: Timing,
-  onRound?: (index: number, result: LoadResult) => void): Promise<LoadResult[][]> {
+  pids: ReadonlyArray<number | undefined> = []): Promise<LoadResult[][]> {
   for (const client of clients) await client.run(concurrency, timing.warmupMs)
   const rounds: LoadResult[][] = clients.map(() => [])
   for (let round = 0; round < timing.rounds; round++) {
     // Alternate who goes first, so neither always follows the other's garbage collection.
     const order = round % 2 === 0 ? clients.map((_, index) => index) : clients.map((_, index) => index).reverse()
     for (const index of order) {
+      const pid = pids[index]
+      const cpuBefore = pid === undefined ? 0 : cpuSecondsOf(pid)
       const result = await (clients[index] as LoadClient).run(concurrency, timing.roundMs)
+      if (pid !== undefined) result.serverCpuUs = ((cpuSecondsOf(pid) - cpuBefore) * 1e6) / Math.max(1, result.requests)
       rounds[index]?.push(result)
-      onRound?.(index, result)
     }
   }
   return rounds
@@ -112,10 +122,11 @@ export async function benchWarm (work: Workspace, registry: BenchRegistry, level
     for (const concurrency of levels) {
       const clients = [ours, floor].map((server) => loadClient({ origin: server.origin, path: '/mutate?timeout=10s', body, ca: work.tls.caPem }, concurrency))
       try {
-        const [oursRounds = [], floorRounds = []] = await alternate(clients, concurrency, timing)
+        const [oursRounds = [], floorRounds = []] = await alternate(clients, concurrency, timing, [ours.child.pid, floor.child.pid])
         const level = summarise(concurrency, oursRounds, floorRounds)
         figures.push(level)
-        log(`warm c=${concurrency}: ours ${level.rps.toFixed(0)} req/s p99 ${level.p99_ms.toFixed(2)} ms; floor ${level.echo_rps.toFixed(0)} req/s p99 ${level.echo_p99_ms.toFixed(2)} ms`)
+        log(`warm c=${concurrency}: ours ${level.rps.toFixed(0)} req/s p99 ${level.p99_ms.toFixed(2)} ms; floor ${level.echo_rps.toFixed(0)} req/s p99 ${level.echo_p99_ms.toFixed(2)} ms; ` +
+          `server CPU per admission ${level.cpu_us.toFixed(0)} µs vs ${level.echo_cpu_us.toFixed(0)} µs`)
       } finally {
         await Promise.all(clients.map(async (client) => { await client.close() }))
       }
