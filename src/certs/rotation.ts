@@ -120,6 +120,9 @@ export function decide (set: CertificateSet, names: ServingNames, policy: Rotati
     }
     const settled = Math.max(set.caRotatedAt?.getTime() ?? 0, bundlePublishedAt.getTime()) + policy.caBundleSettleSeconds * 1000
     if (now.getTime() >= settled) return { action: 'issue-leaf', reason: `${leaf.reason} and caBundle has settled` }
+    // Waiting must not outlast the leaf: a new CA some apiserver may not know yet beats an expired certificate for all.
+    const leafExpiry = tryInspect(set.leaf?.certPem)?.notAfter.getTime() ?? 0
+    if (settled >= leafExpiry) return { action: 'issue-leaf', reason: `${leaf.reason}, and it would expire before caBundle settles` }
     return { action: 'none', reason: `${leaf.reason}; waiting for caBundle to settle`, recheckAt: new Date(settled) }
   }
 

@@ -112,7 +112,9 @@ export class CertificateManager {
       if (set.leaf === undefined) throw new Error('certificate set without a serving certificate after a "none" decision')
       const servingChanged = await this.#serve(set.leaf)
       const recheck = Math.min(decision.recheckAt.getTime(), now.getTime() + this.#options.checkIntervalMs)
-      return { decision, applied, bundleInPlace, servingChanged, nextCheckAt: new Date(Math.max(recheck, now.getTime() + 1000)) }
+      // A floor against busy loops when a step is overdue, never coarser than the check interval itself.
+      const floor = now.getTime() + Math.min(1000, this.#options.checkIntervalMs)
+      return { decision, applied, bundleInPlace, servingChanged, nextCheckAt: new Date(Math.max(recheck, floor)) }
     }
     throw new Error(`the certificate Secret ${namespace}/${secretName} changed under every one of ${MAX_STEPS} steps; retrying later`)
   }

@@ -133,6 +133,16 @@ t.test('CA rotation: new CA trusted beside the old one, the leaf moves only afte
   t.same(afterExpiry.set.trusted, [moved.ca?.certPem], 'only the new CA is left')
 })
 
+t.test('waiting for caBundle to settle never outlasts the leaf', async (t) => {
+  const created = await fresh()
+  const set = await advance(created, { action: 'issue-leaf', reason: 'test' }, names, policy, at(79))
+  const rotated = await advance(set, { action: 'rotate-ca', reason: 'test' }, names, policy, at(80))
+  t.match(decide(rotated, names, { ...policy, caBundleSettleSeconds: 2 * 86_400 }, at(80), at(80)),
+    { action: 'none', reason: /waiting for caBundle to settle/ }, 'settled on day 82, the leaf lasts until day 89: wait')
+  t.match(decide(rotated, names, { ...policy, caBundleSettleSeconds: 15 * 86_400 }, at(80), at(80)),
+    { action: 'issue-leaf', reason: /would expire before caBundle settles/ }, 'settled on day 95, after the leaf expired: do not wait')
+})
+
 t.test('1000 simulated days: always a valid leaf from a CA published long enough, never two CAs with keys', async (t) => {
   let set = await fresh()
   let cas = 1
