@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Config } from '../config.js'
-import { ErrorCode, InvalidReferenceError, RegistryError } from '../errors.js'
+import { ErrorCode, InvalidReferenceError, RegistryError, type RegistryErrorFacts } from '../errors.js'
 import { lookupLocation, parseReference, pinnedReference } from '../images/reference.js'
 import { endpointFor } from './endpoint.js'
 import type { ManifestClient, ManifestDigest } from './manifest-client.js'
@@ -74,8 +74,9 @@ export class RegistryResolver implements Resolver {
       return { ok: true, original, pinned: pinnedReference(parsed, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
     }
     try {
-      const found = await this.#shared(key, async () => await this.#withRetries(endpoint.registry, location.repository, tag, deadline,
-        async () => await this.#options.manifests.lookup(endpoint, location.repository, tag, deadline.signal)))
+      const found = await this.#shared(key, deadline, { registry: location.registry, repository: location.repository, reference: tag },
+        async () => await this.#withRetries(endpoint.registry, location.repository, tag, deadline,
+          async () => await this.#options.manifests.lookup(endpoint, location.repository, tag, deadline.signal)))
       const ttl = this.#options.config.resolver.cacheTtlSeconds
       if (ttl > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType, expiresAt: this.#now() + ttl * 1000 })
       this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
@@ -89,14 +90,27 @@ export class RegistryResolver implements Resolver {
     }
   }
 
-  /** Single flight: concurrent identical lookups wait for the one already on the wire. */
-  async #shared (key: string, lookup: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
+  /**
+   * Single flight: concurrent identical lookups wait for the one already on the wire, but each caller only until its
+   * own deadline; the lookup runs under the deadline of the admission that started it, which may be later (issue 7).
+   */
+  async #shared (key: string, deadline: Deadline, facts: RegistryErrorFacts, lookup: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
     let pending = this.#inflight.get(key)
     if (pending === undefined) {
       pending = lookup().finally(() => this.#inflight.delete(key))
       this.#inflight.set(key, pending)
     }
-    return await pending
+    if (deadline.signal.aborted) throw new RegistryError(ErrorCode.registryTimeout, 'no answer before the admission deadline', facts)
+    let onAbort = (): void => {}
+    const expired = new Promise<never>((_resolve, reject) => {
+      onAbort = () => { reject(new RegistryError(ErrorCode.registryTimeout, 'no answer before the admission deadline', facts)) }
+      deadline.signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      return await Promise.race([pending, expired])
+    } finally {
+      deadline.signal.removeEventListener('abort', onAbort)
+    }
   }
 
   async #withRetries (registry: string, repository: string, tag: string, deadline: Deadline,
