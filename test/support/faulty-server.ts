@@ -13,7 +13,7 @@
  * rewritten to this server). Without an upstream, unfaulted requests get 404.
  */
 import { randomBytes } from 'node:crypto'
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { Agent, request } from 'undici'
@@ -25,7 +25,7 @@ interface FaultScope {
   /** Apply to the first N matching requests, then proxy. Default: every matching request. */
   times?: number
   /** Which requests the fault applies to. Default: all. */
-  match?: (req: { method: string; path: string }) => boolean
+  match?: (req: { method: string; path: string; headers: IncomingHttpHeaders }) => boolean
 }
 
 export type Fault = FaultScope & (
@@ -46,6 +46,10 @@ export type Fault = FaultScope & (
   | { kind: 'redirect'; location: string; status?: number }
   /** Redirect every request back to this server, forever. Default status 307. */
   | { kind: 'redirect-loop'; status?: number }
+  /** Answer exactly this (default status 200), e.g. a token server sending garbage. */
+  | { kind: 'respond'; status?: number; body: string; headers?: Record<string, string> }
+  /** Proxy, but only after `ms`: a slow but healthy registry. */
+  | { kind: 'delay'; ms: number }
 )
 
 export type FaultKind = Fault['kind']
@@ -58,6 +62,11 @@ export interface FaultyRequest {
   fault: FaultKind
 }
 
+export interface FaultyRequestWithHeaders extends FaultyRequest {
+  /** request headers as received (credential-scoping tests look for Authorization) */
+  headers: IncomingHttpHeaders
+}
+
 export interface FaultyServerOptions {
   /** Registry to proxy to: a base URL, or a fixture registry (its CA is then trusted). */
   upstream?: string | { baseUrl: string; caPem?: string | undefined }
@@ -66,6 +75,8 @@ export interface FaultyServerOptions {
   /** Serve HTTPS with a throw-away CA (see caPem), or with this certificate. */
   tls?: boolean | { certPem: string; keyPem: string; caPem?: string }
   fault?: Fault
+  /** Address to listen on. Default 127.0.0.1; the TLS certificate names it. */
+  listenHost?: string
   /** Registers close() with this test's teardown. */
   t?: Teardown
 }
@@ -82,11 +93,15 @@ export interface FaultyServer {
   /** How often the current fault has fired since the last setFault(). */
   faultsFired(): number
   requests(): FaultyRequest[]
+  /** The same requests with their headers. */
+  requestsWithHeaders(): FaultyRequestWithHeaders[]
   resetRequests(): void
   /** Connections currently open (hung ones included). */
   openSockets(): number
   /** Connections accepted since start. */
   connections(): number
+  /** Most requests for one path that were ever open at the same time (a retry storm shows here). */
+  peakInFlight(): number
   /** Destroys every socket, timer and the upstream pool. Idempotent. */
   close(): Promise<void>
 }
@@ -147,11 +162,13 @@ export async function startFaultyServer(opts: FaultyServerOptions = {}): Promise
   const upstreamUrl = typeof opts.upstream === 'string' ? opts.upstream : opts.upstream?.baseUrl
   const upstreamCa = typeof opts.upstream === 'object' ? opts.upstream.caPem : opts.upstreamCaPem
   const upstreamAgent = new Agent({ connect: upstreamCa === undefined ? {} : { ca: upstreamCa } })
+  const listenHost = opts.listenHost ?? '127.0.0.1'
+  const urlHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost
 
   let tls: { certPem: string; keyPem: string; caPem?: string } | undefined
   if (opts.tls === true) {
     const ca = await createCa('atw faulty-server CA')
-    const leaf = await issueCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
+    const leaf = await issueCert(ca, { dnsNames: ['localhost'], ipAddresses: [...new Set(['127.0.0.1', listenHost])] })
     tls = { certPem: leaf.certPem, keyPem: leaf.keyPem, caPem: ca.certPem }
   } else if (typeof opts.tls === 'object') {
     tls = opts.tls
@@ -159,8 +176,10 @@ export async function startFaultyServer(opts: FaultyServerOptions = {}): Promise
 
   let fault: Fault = opts.fault ?? { kind: 'none' }
   let fired = 0
-  let records: FaultyRequest[] = []
+  let records: FaultyRequestWithHeaders[] = []
   let accepted = 0
+  const openByPath = new Map<string, number>()
+  let peak = 0
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   let origin = ''
@@ -209,10 +228,11 @@ export async function startFaultyServer(opts: FaultyServerOptions = {}): Promise
     const url = req.url ?? '/'
     const body = await readBody(req)
     const current = fault
+    const path = url.split('?')[0] ?? url
     const applies = current.kind !== 'none' &&
       (current.times === undefined || fired < current.times) &&
-      (current.match === undefined || current.match({ method, path: url.split('?')[0] ?? url }))
-    records.push({ method, url, fault: applies ? current.kind : 'none' })
+      (current.match === undefined || current.match({ method, path, headers: req.headers }))
+    records.push({ method, url, fault: applies ? current.kind : 'none', headers: req.headers })
     if (!applies) {
       send(req, res, await proxy(req, body))
       return
@@ -283,6 +303,17 @@ export async function startFaultyServer(opts: FaultyServerOptions = {}): Promise
         })
         return
       }
+      case 'respond': {
+        const payload = Buffer.from(current.body)
+        res.writeHead(current.status ?? 200, { 'content-length': payload.length, ...current.headers })
+        res.end(method === 'HEAD' ? undefined : payload)
+        return
+      }
+      case 'delay': {
+        await new Promise<void>((resolve) => { later(current.ms, resolve) })
+        if (!socket.destroyed) send(req, res, await proxy(req, body))
+        return
+      }
       case 'redirect':
       case 'redirect-loop': {
         let location: string
@@ -300,6 +331,11 @@ export async function startFaultyServer(opts: FaultyServerOptions = {}): Promise
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    const open = (openByPath.get(path) ?? 0) + 1
+    openByPath.set(path, open)
+    peak = Math.max(peak, open)
+    res.once('close', () => { openByPath.set(path, (openByPath.get(path) ?? 1) - 1) })
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy()
@@ -323,17 +359,17 @@ export async function startFaultyServer(opts: FaultyServerOptions = {}): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, listenHost, () => {
       server.off('error', reject)
       resolve()
     })
   })
   const { port } = server.address() as AddressInfo
-  origin = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
+  origin = `${tls === undefined ? 'http' : 'https'}://${urlHost}:${port}`
 
   let closed: Promise<void> | undefined
   const faulty: FaultyServer = {
-    host: `127.0.0.1:${port}`,
+    host: `${urlHost}:${port}`,
     port,
     baseUrl: origin,
     caPem: tls?.caPem,
@@ -342,10 +378,15 @@ export async function startFaultyServer(opts: FaultyServerOptions = {}): Promise
       fired = 0
     },
     faultsFired: () => fired,
-    requests: () => [...records],
-    resetRequests() { records = [] },
+    requests: () => records.map(({ method, url, fault }) => ({ method, url, fault })),
+    requestsWithHeaders: () => [...records],
+    resetRequests() {
+      records = []
+      peak = Math.max(0, ...openByPath.values())
+    },
     openSockets: () => sockets.size,
     connections: () => accepted,
+    peakInFlight: () => peak,
     close() {
       closed ??= (async () => {
         for (const timer of timers) clearTimeout(timer)
