@@ -107,6 +107,8 @@ export class CertificateManager {
         }
         continue
       }
+      // Publish before serve: a new leaf reaches the files only after this check has (re)patched caBundle, which also
+      // undoes a stale patch from a replica that read the Secret just before a rotation.
       const bundleInPlace = await this.#publish(bundle, now)
       if (bundleInPlace && published === undefined) continue
       if (set.leaf === undefined) throw new Error('certificate set without a serving certificate after a "none" decision')
