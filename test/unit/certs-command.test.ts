@@ -3,24 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { main } from '../../src/cli/main.js'
-import type { Io } from '../../src/cli/usage.js'
 import { inspectCertificate, issuedBy, keyMatches } from '../../src/certs/inspect.js'
-
-function captureIo (): Io & { out: string, err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (text: string) => { io.out += text },
-    stderr: (text: string) => { io.err += text },
-    readStdin: async () => ''
-  }
-  return io
-}
+import { captureIo } from '../cli/io.js'
 
 t.test('certs writes ca.crt, tls.crt and a private tls.key for the given names', async (t) => {
   const out = join(await mkdtemp(join(tmpdir(), 'atw-certs-cli-')), 'certs')
   const io = captureIo()
-  t.equal(await main(['certs', '--out', out, '--dns', 'localhost', '--dns', 'hook.ns.svc', '--ip', '127.0.0.1', '--ip', '::1', '--days', '7'], io), 0, io.err)
+  t.equal(await main(['certs', '--out', out, '--dns', 'localhost', '--dns', 'hook.ns.svc', '--ip', '127.0.0.1', '--ip', '::1', '--days', '7'], io), 0, io.err())
   const [ca, cert, key] = await Promise.all(['ca.crt', 'tls.crt', 'tls.key'].map(async (file) => await readFile(join(out, file), 'utf8')))
   t.ok(issuedBy(cert ?? '', ca ?? ''))
   t.ok(keyMatches(cert ?? '', key ?? ''))
@@ -29,8 +18,8 @@ t.test('certs writes ca.crt, tls.crt and a private tls.key for the given names',
   t.equal(facts.ipAddresses.length, 2)
   t.ok(Math.abs(facts.notAfter.getTime() - Date.now() - 7 * 86_400_000) < 60_000, 'valid for --days')
   t.equal((await stat(join(out, 'tls.key'))).mode & 0o777, 0o600)
-  t.match(io.out, /names: DNS:localhost, DNS:hook\.ns\.svc, IP:127\.0\.0\.1, IP:::1/)
-  t.match(io.out, new RegExp(`caBundle: ${Buffer.from(ca ?? '').toString('base64')}`))
+  t.match(io.out(), /names: DNS:localhost, DNS:hook\.ns\.svc, IP:127\.0\.0\.1, IP:::1/)
+  t.match(io.out(), new RegExp(`caBundle: ${Buffer.from(ca ?? '').toString('base64')}`))
 })
 
 t.test('certs refuses to overwrite without --force (exit 1), and --force tightens a loose key', async (t) => {
@@ -38,7 +27,7 @@ t.test('certs refuses to overwrite without --force (exit 1), and --force tighten
   await writeFile(join(out, 'tls.key'), 'old', { mode: 0o644 })
   const refused = captureIo()
   t.equal(await main(['certs', '--out', out, '--dns', 'localhost'], refused), 1)
-  t.match(refused.err, /refusing to overwrite .*tls\.key; pass --force/)
+  t.match(refused.err(), /refusing to overwrite .*tls\.key; pass --force/)
   t.equal(await readFile(join(out, 'tls.key'), 'utf8'), 'old')
   t.equal(await main(['certs', '--out', out, '--dns', 'localhost', '--force'], captureIo()), 0)
   t.equal((await stat(join(out, 'tls.key'))).mode & 0o777, 0o600)
@@ -49,7 +38,7 @@ t.test('certs: unwritable output is exit 1', async (t) => {
   await writeFile(file, '')
   const io = captureIo()
   t.equal(await main(['certs', '--out', join(file, 'sub'), '--dns', 'localhost'], io), 1)
-  t.match(io.err, /cannot write the certificates/)
+  t.match(io.err(), /cannot write the certificates/)
 })
 
 t.test('certs usage errors exit 2 and --help exits 0', async (t) => {
@@ -65,13 +54,13 @@ t.test('certs usage errors exit 2 and --help exits 0', async (t) => {
   for (const [args, message] of cases) {
     const io = captureIo()
     t.equal(await main(args, io), 2, args.join(' '))
-    t.match(io.err, message)
-    t.match(io.err, /usage: actortemplate-webhook certs/)
+    t.match(io.err(), message)
+    t.match(io.err(), /usage: actortemplate-webhook certs/)
   }
   const help = captureIo()
   t.equal(await main(['certs', '--help'], help), 0)
-  t.match(help.out, /ca\.crt .*tls\.crt and .*tls\.key \(mode 0600\)/)
+  t.match(help.out(), /ca\.crt .*tls\.crt and .*tls\.key \(mode 0600\)/)
   const overview = captureIo()
   await main(['--help'], overview)
-  t.match(overview.out, /commands: .*certs/)
+  t.match(overview.out(), /commands: .*certs/)
 })
