@@ -27,6 +27,8 @@ export interface LoadResult {
   maxMs: number
   /** CPU time the server used per answered request, when its pid was known */
   serverCpuUs?: number
+  /** cores this load generator kept busy (1 = one full core): near 1, the client is the limit, not the server */
+  clientCores: number
 }
 
 export interface LoadClient {
@@ -60,6 +62,7 @@ export function loadClient (target: Target, connections: number): LoadClient {
       const latencies: number[] = []
       let errors = 0
       const started = performance.now()
+      const cpuBefore = process.cpuUsage()
       const until = started + durationMs
       const caller = async (): Promise<void> => {
         while (performance.now() < until) {
@@ -75,6 +78,7 @@ export function loadClient (target: Target, connections: number): LoadClient {
       }
       await Promise.all(Array.from({ length: concurrency }, caller))
       const seconds = (performance.now() - started) / 1000
+      const cpu = process.cpuUsage(cpuBefore)
       const sorted = sortedCopy(latencies)
       return {
         requests: latencies.length,
@@ -83,7 +87,8 @@ export function loadClient (target: Target, connections: number): LoadClient {
         rps: latencies.length / seconds,
         p50Ms: percentile(sorted, 50),
         p99Ms: percentile(sorted, 99),
-        maxMs: percentile(sorted, 100)
+        maxMs: percentile(sorted, 100),
+        clientCores: (cpu.user + cpu.system) / 1e6 / seconds
       }
     },
     close: async () => { await pool.close() }

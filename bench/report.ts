@@ -31,6 +31,8 @@ export interface Results {
   rss_mb: number
   ready_ms: number
   startup_runs_ms: number[]
+  /** resident set of a fresh server right after /readyz turned 200, before any admission */
+  idle_rss_mb: number
   targets: Target[]
   meta: Record<string, unknown>
 }
@@ -43,6 +45,7 @@ export interface Measured {
   digester: DigesterFigures
   readyMs: number
   startupRuns: number[]
+  idleRssMb: number
   templateImages: number
   meta: Record<string, unknown>
 }
@@ -101,6 +104,7 @@ export function buildResults (measured: Measured): Results {
     rss_mb: measured.peakRssMb,
     ready_ms: measured.readyMs,
     startup_runs_ms: measured.startupRuns,
+    idle_rss_mb: measured.idleRssMb,
     targets,
     meta: measured.meta
   }
@@ -120,10 +124,10 @@ const f = (value: number, digits = 2): string => value.toFixed(digits)
 
 export function printable (results: Results): string {
   const warm = table([
-    ['concurrency', 'ours req/s', 'floor req/s', 'ratio', 'ours p50', 'floor p50', 'ours p99', 'floor p99', 'p99 ratio', 'CPU/req ours', 'floor'],
+    ['concurrency', 'ours req/s', 'floor req/s', 'ratio', 'ours p50', 'floor p50', 'ours p99', 'floor p99', 'p99 ratio', 'CPU/req ours', 'floor', 'client cores (floor)'],
     ...results.warm.levels.map((level) => [String(level.concurrency), f(level.rps, 0), f(level.echo_rps, 0), f(level.throughput_ratio),
       `${f(level.p50_ms)} ms`, `${f(level.echo_p50_ms)} ms`, `${f(level.p99_ms)} ms`, `${f(level.echo_p99_ms)} ms`, f(level.p99_ratio),
-      `${f(level.cpu_us, 0)} µs`, `${f(level.echo_cpu_us, 0)} µs`])
+      `${f(level.cpu_us, 0)} µs`, `${f(level.echo_cpu_us, 0)} µs`, f(level.echo_client_cores)])
   ])
   const cold = table([
     ['registry', 'first', 'first reqs', 'p50', 'p99', 'reqs/tag', 'token reqs', 'same tag ×100 → reqs'],
@@ -147,7 +151,7 @@ export function printable (results: Results): string {
     '', `k8s-digester ${digester.version}, ${digester.mode} mode (ready in ${f(digester.ready_ms, 0)} ms, peak RSS ${f(digester.peak_rss_mb, 1)} MB)`, peer,
     `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×` +
       ` (server CPU per admission ${f(digester.warm.ours_cpu_us, 0)} µs vs ${f(digester.warm.digester_cpu_us, 0)} µs)`,
-    '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB; start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
+    '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB (idle after start: ${f(results.idle_rss_mb, 1)} MB); start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
     '', targets
   ].join('\n')
 }

@@ -144,6 +144,7 @@ async function main (): Promise<void> {
       digester,
       readyMs: startup.ready_ms,
       startupRuns: startup.runs,
+      idleRssMb: startup.idle_rss_mb,
       templateImages: http.images.length,
       meta: {
         date: new Date().toISOString(),

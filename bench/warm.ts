@@ -33,6 +33,8 @@ export interface LevelFigures {
   /** server CPU per admission (user + system), median of the rounds */
   cpu_us: number
   echo_cpu_us: number
+  /** cores the load generator used while driving the floor; near 1.0 the floor figure is the client's limit */
+  echo_client_cores: number
   errors: number
 }
 
@@ -83,6 +85,7 @@ function summarise (concurrency: number, ours: LoadResult[], floor: LoadResult[]
     p99_ratio: p99 / echoP99,
     cpu_us: median(ours.map((round) => round.serverCpuUs ?? Number.NaN)),
     echo_cpu_us: median(floor.map((round) => round.serverCpuUs ?? Number.NaN)),
+    echo_client_cores: median(floor.map((round) => round.clientCores)),
     errors: [...ours, ...floor].reduce((sum, round) => sum + round.errors, 0)
   }
 }
