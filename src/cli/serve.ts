@@ -4,6 +4,7 @@ import { loadConfig } from '../config.js'
 import { createMetrics } from '../metrics.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
+import { startKubeIntegration } from '../kube/integration.js'
 import { handleSignals, startServer } from '../server.js'
 import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
 
@@ -46,10 +47,14 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
   })
   const logger = pino({ level: config.logLevel })
   const metrics = createMetrics()
-  const credentials = credentialsFromConfig(config, (problem) => { logger.warn({ problem }, 'registry credentials') })
-  const stack = createRegistryStack(config, credentials, metrics)
+  const readiness = new Readiness()
+  // Pull Secrets and self-managed certificates; a no-op (no cluster needed) for certificates.mode "files" without Secrets.
+  const kube = await startKubeIntegration(config, { readiness, log: logger })
+  const onProblem = (problem: string): void => { logger.warn({ problem }, 'registry credentials') }
+  const stack = createRegistryStack(config, credentialsFromConfig(config, onProblem, kube.credentialSources), metrics)
   try {
-    const server = await startServer(config, { resolver: stack.resolver, metrics, readiness: new Readiness(), loggerInstance: logger })
+    const server = await startServer(config, { resolver: stack.resolver, metrics, readiness, loggerInstance: logger })
+    kube.attachServer(server.reloadCertificates)
     const uninstall = handleSignals(server)
     try {
       await server.closed
@@ -58,6 +63,7 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
     }
     return ExitCode.ok
   } finally {
+    kube.close()
     await stack.close()
   }
 }
