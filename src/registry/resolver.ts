@@ -99,6 +99,8 @@ export class RegistryResolver implements Resolver {
     if (pending === undefined) {
       pending = lookup().finally(() => this.#inflight.delete(key))
       this.#inflight.set(key, pending)
+      // Runs under this caller's deadline and settles by it, with the registry's own words.
+      return await pending
     }
     if (deadline.signal.aborted) throw new RegistryError(ErrorCode.registryTimeout, 'no answer before the admission deadline', facts)
     let onAbort = (): void => {}
