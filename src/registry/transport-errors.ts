@@ -23,6 +23,8 @@ export function describeTransportError (error: unknown, deadline: AbortSignal): 
     case 'ENOTFOUND':
     case 'EAI_AGAIN': return { code: ErrorCode.registryUnreachable, detail: 'the host name does not resolve' }
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      // A trusted CA but the wrong name: caFile would not help, the registry must present a certificate for this host.
+      return { code: ErrorCode.registryUnreachable, detail: `TLS certificate is for another host (${code}): ${message}; the registry must serve a certificate naming the host in the reference` }
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
