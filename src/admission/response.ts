@@ -119,7 +119,7 @@ const advice: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.registryUnavailable]: 'the registry is failing; retry later',
   [ErrorCode.registryTimeout]: 'retry; if the registry is slow, raise admission.maxResolveSeconds and the webhook timeoutSeconds',
   [ErrorCode.registryUnreachable]: 'check that the registry host is right and reachable from the webhook',
-  [ErrorCode.blockedAddress]: 'link-local and metadata addresses are refused; set allowLinkLocal for this registry if it is intended',
+  [ErrorCode.blockedAddress]: 'set allowLinkLocal for this registry if it is intended',
   [ErrorCode.registryBadResponse]: 'the registry answered something unusable; check the registry or write the digest yourself',
   [ErrorCode.digestMismatch]: 'do not trust this registry answer; check the registry or write the digest yourself',
   [ErrorCode.credentialsUnavailable]: 'check the pull credentials configured for this registry'
