@@ -15,6 +15,9 @@ interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[
 function where (url: string): string {
   if (url === '') return '(native)'
   const path = url.replace(/^file:\/\//, '')
+  // The bench compiles src to node_modules/.cache/atw-bench/dist (candidate builds: atw-variants/NAME): report dist/….
+  const compiled = /\/node_modules\/\.cache\/atw-[^/]+\/[^/]+\/(.*)$/.exec(path)
+  if (compiled?.[1] !== undefined) return `dist/${compiled[1]}`
   const modules = path.lastIndexOf('/node_modules/')
   if (modules >= 0) {
     const rest = path.slice(modules + '/node_modules/'.length).split('/')
