@@ -75,7 +75,10 @@ export class Authenticator {
       return { header: basicHeader(credential), source: credential.source, advice: credential.advice }
     }
     const realm = parseRealm(known.realm ?? '', endpoint, repository, tag)
-    const usable = credential !== undefined && realmMayReceiveCredentials(realm, endpoint) ? credential : undefined
+    // A token bought with the credentials is a credential too, and it travels to baseUrl (issue 7: a plain-HTTP mirror).
+    const usable = credential !== undefined && mayCarryCredentials(endpoint.baseUrl, endpoint) && realmMayReceiveCredentials(realm, endpoint)
+      ? credential
+      : undefined
     const wantedScope = scope ?? `repository:${repository}:pull`
     const key = [realm.href, known.service ?? '', wantedScope, usable === undefined ? '' : `${usable.source}|${usable.username}`].join('\n')
     const cached = this.#tokens.get(key)
