@@ -47,7 +47,7 @@ export type Fault = FaultScope & (
   /** Redirect every request back to this server, forever. Default status 307. */
   | { kind: 'redirect-loop'; status?: number }
   /** Answer exactly this (default status 200), e.g. a token server sending garbage. */
-  | { kind: 'respond'; status?: number; body: string; headers?: Record<string, string> }
+  | { kind: 'respond'; status?: number; body: string | Buffer; headers?: Record<string, string> }
   /** Proxy, but only after `ms`: a slow but healthy registry. */
   | { kind: 'delay'; ms: number }
 )
