@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'test/e2e/cluster/.cache/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'test/e2e/cluster/.cache/**', 'bench/.cache/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
