@@ -79,13 +79,14 @@ export class Authenticator {
     const usable = credential !== undefined && mayCarryCredentials(endpoint.baseUrl, endpoint) && realmMayReceiveCredentials(realm, endpoint)
       ? credential
       : undefined
+    const withheld = credential === undefined || usable !== undefined ? undefined : withheldBecause(realm, endpoint)
     const wantedScope = scope ?? `repository:${repository}:pull`
     const key = [realm.href, known.service ?? '', wantedScope, usable === undefined ? '' : `${usable.source}|${usable.username}`].join('\n')
     const cached = this.#tokens.get(key)
     if (cached !== undefined && cached.expiresAt > this.#now()) return { header: `Bearer ${cached.token}`, source: usable?.source ?? 'anonymous', advice: usable?.advice }
     let pending = this.#inflight.get(key)
     if (pending === undefined) {
-      pending = this.#fetchToken(endpoint, realm, known.service, wantedScope, usable, repository, tag, signal)
+      pending = this.#fetchToken(endpoint, realm, known.service, wantedScope, usable, repository, tag, signal, withheld)
         .finally(() => this.#inflight.delete(key))
       this.#inflight.set(key, pending)
     }
@@ -105,7 +106,7 @@ export class Authenticator {
   }
 
   async #fetchToken (endpoint: Endpoint, realm: URL, service: string | undefined, scope: string, credential: Credential | undefined,
-    repository: string, tag: string, signal: AbortSignal): Promise<CachedToken> {
+    repository: string, tag: string, signal: AbortSignal, withheld?: string): Promise<CachedToken> {
     const url = new URL(realm)
     if (service !== undefined) url.searchParams.set('service', service)
     url.searchParams.set('scope', scope)
@@ -125,7 +126,8 @@ export class Authenticator {
     }
     if (response.status === 401 || response.status === 403) {
       throw new RegistryError(response.status === 401 ? ErrorCode.registryUnauthorized : ErrorCode.registryDenied,
-        `token server ${realm.host} answered ${response.status} to ${credential === undefined ? 'an anonymous request' : credential.source}${credential?.advice === undefined ? '' : `; ${credential.advice}`}`,
+        `token server ${realm.host} answered ${response.status} to ${credential === undefined ? 'an anonymous request' : credential.source}${credential?.advice === undefined ? '' : `; ${credential.advice}`}` +
+          (withheld === undefined ? '' : ` (the credentials for ${endpoint.registry} were not sent: ${withheld})`),
         { ...facts, status: response.status })
     }
     if (response.status !== 200) {
@@ -159,6 +161,13 @@ function parseRealm (realm: string, endpoint: Endpoint, repository: string, tag:
 function realmMayReceiveCredentials (realm: URL, endpoint: Endpoint): boolean {
   if (!mayCarryCredentials(realm, endpoint)) return false
   return realm.hostname === endpoint.baseUrl.hostname || endpoint.settings.allowedRealmHosts.includes(realm.host)
+}
+
+/** Why configured credentials stay home, for the denial: otherwise it would read as if none were configured. */
+function withheldBecause (realm: URL, endpoint: Endpoint): string {
+  if (!mayCarryCredentials(endpoint.baseUrl, endpoint)) return `${endpoint.baseUrl.origin} is plain HTTP and ${endpoint.registry} is not marked insecure`
+  if (!mayCarryCredentials(realm, endpoint)) return `the token realm is plain HTTP and ${endpoint.registry} is not marked insecure`
+  return `${realm.host} is not ${endpoint.registry}'s host; list it in allowedRealmHosts if it belongs to this registry`
 }
 
 /** token.md: `access_token` wins over `token`; expiry counts from `issued_at` when the server gives one. */
