@@ -113,7 +113,8 @@ t.test('credentials never leave the registry they belong to', async (t) => {
     const response = await admit(foreignRealm.host)
     t.equal(response.allowed, false)
     t.same(tokenUsers().filter((user) => user !== null), [], `the realm ${realmHost} was asked anonymously only`)
-    t.match(response.status?.message, new RegExp(`token server ${realmHost} answered 401 to an anonymous request`))
+    t.match(response.status?.message, new RegExp(`token server ${realmHost} answered 401 to an anonymous request \\(the credentials for ${foreignRealm.host} ` +
+      `were not sent: ${realmHost} is not ${foreignRealm.host}'s host; list it in allowedRealmHosts if it belongs to this registry\\)`), 'the denial says why')
     tally('foreign realm: credentials withheld', tokenUsers().every((user) => user === null))
   })
 
@@ -152,8 +153,9 @@ t.test('credentials never leave the registry they belong to', async (t) => {
     t.match(downgraded.status?.message, /redirect to http:\/\/127\.0\.0\.1:\d+ refused: only HTTPS is allowed/)
     t.same(plainTarget.requests(), [], 'a redirect from HTTPS to HTTP is not followed at all')
 
-    await admit(mirrored)
+    const viaMirror = await admit(mirrored)
     t.ok(plainMirror.requests().length > 0, 'the plain-HTTP mirror was asked')
+    t.match(viaMirror.status?.message, new RegExp(`\\(the credentials for ${mirrored} were not sent: ${plainMirror.baseUrl} is plain HTTP and ${mirrored} is not marked insecure\\)`))
     t.same(tokenUsers().filter((user) => user !== null), [], 'no token was fetched with the credentials for a plain-HTTP mirror')
     t.same(authorizationAt(plainMirror), [], 'no credential and no token bought with one in clear to the mirror of a registry not marked insecure')
 
