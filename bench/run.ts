@@ -37,6 +37,8 @@ const digesterConcurrency = 16
 const startupRuns = quick ? 3 : 7
 const only = process.env['BENCH_ONLY']
 
+// Read before pinSelf() narrows this process's affinity, which availableParallelism() honours.
+const machineCpus = availableParallelism()
 const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
 
 /**
@@ -150,7 +152,7 @@ async function main (): Promise<void> {
         date: new Date().toISOString(),
         commit: gitDescribe(),
         node: process.versions.node,
-        cpus: availableParallelism(),
+        cpus: machineCpus,
         serverCore: pinnedCore() ?? 'unpinned',
         quick,
         rounds: timing.rounds,
