@@ -21,7 +21,7 @@ export interface Target {
 export interface Results {
   warm: {
     rps: number, p50_ms: number, p99_ms: number, echo_rps: number, echo_p99_ms: number, throughput_ratio: number, p99_ratio: number,
-    concurrency: number, levels: LevelFigures[], registry_requests: number
+    concurrency: number, cpu_us: number, echo_cpu_us: number, cpu_ratio: number, levels: LevelFigures[], registry_requests: number
   }
   cold: {
     template_images: number, registry_requests_per_tag: number, concurrent_same_tag_requests: number, p50_ms: number,
@@ -90,6 +90,9 @@ export function buildResults (measured: Measured): Results {
       throughput_ratio: top.throughput_ratio,
       p99_ratio: top.p99_ratio,
       concurrency: top.concurrency,
+      cpu_us: top.cpu_us,
+      echo_cpu_us: top.echo_cpu_us,
+      cpu_ratio: top.cpu_ratio,
       levels: measured.levels,
       registry_requests: measured.warmRegistryRequests
     },
@@ -122,12 +125,19 @@ function table (rows: string[][]): string {
 
 const f = (value: number, digits = 2): string => value.toFixed(digits)
 
+/** At c ≥ 16 a server that is the bottleneck keeps its core busy; when neither it nor the client is, others had the machine. */
+function starved (levels: readonly LevelFigures[]): string[] {
+  return levels.filter((level) => level.concurrency >= 16 && Math.max(level.echo_cores, level.echo_client_cores) < 0.7)
+    .map((level) => `warning: at c=${level.concurrency} neither the floor (${f(level.echo_cores)} cores) nor its client ` +
+      `(${f(level.echo_client_cores)}) was busy: other processes had the machine, so req/s ratios are noise; trust the CPU ratio`)
+}
+
 export function printable (results: Results): string {
   const warm = table([
-    ['concurrency', 'ours req/s', 'floor req/s', 'ratio', 'ours p50', 'floor p50', 'ours p99', 'floor p99', 'p99 ratio', 'CPU/req ours', 'floor', 'client cores (floor)'],
+    ['concurrency', 'ours req/s', 'floor req/s', 'ratio', 'ours p50', 'floor p50', 'ours p99', 'floor p99', 'p99 ratio', 'CPU/req ours', 'floor', 'CPU ratio', 'cores ours/floor/client'],
     ...results.warm.levels.map((level) => [String(level.concurrency), f(level.rps, 0), f(level.echo_rps, 0), f(level.throughput_ratio),
       `${f(level.p50_ms)} ms`, `${f(level.echo_p50_ms)} ms`, `${f(level.p99_ms)} ms`, `${f(level.echo_p99_ms)} ms`, f(level.p99_ratio),
-      `${f(level.cpu_us, 0)} µs`, `${f(level.echo_cpu_us, 0)} µs`, f(level.echo_client_cores)])
+      `${f(level.cpu_us, 0)} µs`, `${f(level.echo_cpu_us, 0)} µs`, f(level.cpu_ratio), `${f(level.cores)}/${f(level.echo_cores)}/${f(level.echo_client_cores)}`])
   ])
   const cold = table([
     ['registry', 'first', 'first reqs', 'p50', 'p99', 'reqs/tag', 'token reqs', 'same tag ×100 → reqs'],
@@ -147,6 +157,7 @@ export function printable (results: Results): string {
   return [
     `Warm path (5 digests cached; HTTPS keep-alive; medians of ${String(results.meta['rounds'])} rounds of ${String(results.meta['roundSeconds'])} s)`, warm,
     `registry requests during warm rounds: ${results.warm.registry_requests}`,
+    ...starved(results.warm.levels),
     '', `Cold path (cache off; ${results.cold.template_images} images; ${results.cold.modes[0]?.admissions ?? 0} sequential admissions)`, cold,
     '', `k8s-digester ${digester.version}, ${digester.mode} mode (ready in ${f(digester.ready_ms, 0)} ms, peak RSS ${f(digester.peak_rss_mb, 1)} MB)`, peer,
     `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×` +

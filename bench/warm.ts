@@ -33,8 +33,16 @@ export interface LevelFigures {
   /** server CPU per admission (user + system), median of the rounds */
   cpu_us: number
   echo_cpu_us: number
+  /** cores each server kept busy (CPU per admission × req/s); well under 1 at c ≥ 16 means others took the machine */
+  cores: number
+  echo_cores: number
   /** cores the load generator used while driving the floor; near 1.0 the floor figure is the client's limit */
   echo_client_cores: number
+  /**
+   * floor CPU ÷ our CPU per admission: the throughput ratio if each server had a core to itself, which holds
+   * steadier than req/s on a shared machine
+   */
+  cpu_ratio: number
   errors: number
 }
 
@@ -69,6 +77,8 @@ export async function startWarmOurs (work: Workspace, registry: BenchRegistry, n
 }
 
 function summarise (concurrency: number, ours: LoadResult[], floor: LoadResult[]): LevelFigures {
+  const cpuUs = median(ours.map((round) => round.serverCpuUs ?? Number.NaN))
+  const echoCpuUs = median(floor.map((round) => round.serverCpuUs ?? Number.NaN))
   const rps = median(ours.map((round) => round.rps))
   const p99 = median(ours.map((round) => round.p99Ms))
   const echoRps = median(floor.map((round) => round.rps))
@@ -83,9 +93,12 @@ function summarise (concurrency: number, ours: LoadResult[], floor: LoadResult[]
     echo_p99_ms: echoP99,
     throughput_ratio: rps / echoRps,
     p99_ratio: p99 / echoP99,
-    cpu_us: median(ours.map((round) => round.serverCpuUs ?? Number.NaN)),
-    echo_cpu_us: median(floor.map((round) => round.serverCpuUs ?? Number.NaN)),
+    cpu_us: cpuUs,
+    echo_cpu_us: echoCpuUs,
+    cores: (cpuUs * rps) / 1e6,
+    echo_cores: (echoCpuUs * echoRps) / 1e6,
     echo_client_cores: median(floor.map((round) => round.clientCores)),
+    cpu_ratio: echoCpuUs / cpuUs,
     errors: [...ours, ...floor].reduce((sum, round) => sum + round.errors, 0)
   }
 }
