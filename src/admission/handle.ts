@@ -1,6 +1,6 @@
-import { isDeepStrictEqual } from 'node:util'
 import type { Deadline, Resolver } from '../registry/types.js'
 import { isRecord } from './images.js'
+import { jsonEqual } from './json-equal.js'
 import { decideMutation, lookups, planPins } from './mutate.js'
 import type { Pin } from './pin.js'
 import { ProblemReason, type Problem } from './problem.js'
@@ -57,7 +57,7 @@ function erroredOutcome (uid: string, error: unknown): AdmissionOutcome {
  */
 function specUnchanged (request: AdmissionRequest): boolean {
   if (request.operation !== Operation.update || !isRecord(request.object) || !isRecord(request.oldObject)) return false
-  return isDeepStrictEqual(request.object['spec'], request.oldObject['spec'])
+  return jsonEqual(request.object['spec'], request.oldObject['spec'])
 }
 
 function objectProblem (): Problem[] {

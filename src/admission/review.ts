@@ -91,6 +91,16 @@ function isRecord (value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/**
+ * A value from the body, for a message: strings quoted and cut short, anything else named by its type. Never
+ * JSON.stringify the input: it is unbounded, and deep nesting overflows the stack (issue 7).
+ */
+function describeValue (value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 64 ? `${value.slice(0, 63)}…` : value)
+  if (value === undefined || value === null || typeof value !== 'object') return String(value)
+  return Array.isArray(value) ? 'an array' : 'an object'
+}
+
 /** Checks the envelope and returns the request, or throws InvalidReviewError saying exactly what is wrong. */
 export function decodeReview (body: unknown): AdmissionRequest {
   if (!isRecord(body)) throw new InvalidReviewError('the body must be a JSON object holding an AdmissionReview')
@@ -98,7 +108,7 @@ export function decodeReview (body: unknown): AdmissionRequest {
   if (apiVersion !== admissionApiVersion || kind !== admissionReviewKind) {
     // v1beta1 reviews come from webhook configurations that still list it first in admissionReviewVersions.
     throw new InvalidReviewError(`expected apiVersion ${admissionApiVersion} and kind ${admissionReviewKind}, got ` +
-      `${JSON.stringify(apiVersion)} and ${JSON.stringify(kind)}; set admissionReviewVersions: ["v1"] in the webhook configuration`)
+      `${describeValue(apiVersion)} and ${describeValue(kind)}; set admissionReviewVersions: ["v1"] in the webhook configuration`)
   }
   if (!isRecord(request)) throw new InvalidReviewError('the AdmissionReview has no request object')
   if (!validateRequest(request)) {
