@@ -2,8 +2,10 @@
  * Writes test/e2e/README-output.md: real kubectl sessions against the e2e cluster (kube-apiserver + etcd + kubectl of
  * test/e2e/cluster, the shipped webhook configurations, the webhook process, real registries), for the README to quote.
  *
- *   npx tsx test/e2e/record-readme-output.ts
+ *   npx tsx test/e2e/record-readme-output.ts --write
  *
+ * Without --write it does nothing, so `tap test/e2e` (which runs every file of a directory it is given) cannot
+ * overwrite the recording.
  * kubectl runs in a directory holding the manifests, so its messages name `agent.yaml` as a user would see them.
  * Registry ports are the ephemeral loopback ports of the run.
  */
@@ -51,6 +53,11 @@ async function transcript (cluster: Cluster, cwd: string, commands: string[][]):
 
 function yamlFile (name: string, template: ActorTemplate): { name: string, text: string } {
   return { name, text: stringify(template) }
+}
+
+if (!process.argv.includes('--write')) {
+  console.log('usage: npx tsx test/e2e/record-readme-output.ts --write   (rewrites test/e2e/README-output.md)')
+  process.exit(0)
 }
 
 const cluster = await startCluster()
@@ -146,7 +153,7 @@ try {
   const body = [
     '# Real kubectl output',
     '',
-    `Recorded by \`npx tsx test/e2e/record-readme-output.ts\` on ${new Date().toISOString().slice(0, 10)}: kubectl ${version.clientVersion.gitVersion}`,
+    `Recorded by \`npx tsx test/e2e/record-readme-output.ts --write\` on ${new Date().toISOString().slice(0, 10)}: kubectl ${version.clientVersion.gitVersion}`,
     `against kube-apiserver ${version.serverVersion.gitVersion} (test/e2e/cluster) with the webhook configurations of manifests/`,
     '(only clientConfig pointed at the local process) and local registries on ephemeral loopback ports. Nothing below is edited.',
     '',
