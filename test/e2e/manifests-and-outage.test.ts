@@ -58,6 +58,7 @@ t.test('7. webhook stopped: ActorTemplates denied (failurePolicy Fail); excluded
   const webhook = await startWebhook({ tls, args: ['--insecure-registry', registry.host], config: { server: { shutdownDelaySeconds: 0 } }, t })
   await applyObjects(cluster, withUrlClientConfig(await shippedWebhookConfigurations(cluster), { baseUrl: webhook.url, caPem: tls.caPem }))
   await createNamespace(cluster, 'team-g')
+  await createNamespace(cluster, WEBHOOK_NAMESPACE)
   await waitForWebhooks(cluster, 'team-g', pauseTag, pausePinned)
 
   const before = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('while-up', 'team-g', pauseTag, [])) })
