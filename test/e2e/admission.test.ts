@@ -12,7 +12,7 @@ import { buildDockerImage, buildOciImage, buildOciIndex } from '../support/oci-l
 import { pushImage } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
 import { writeTlsFiles } from '../support/tls.js'
-import { applyObjects, shippedWebhookConfigurations, withUrlClientConfig } from '../support/webhook-configs.js'
+import { applyObjects, shippedWebhookConfigurations, withoutClientConfig, withUrlClientConfig, type WebhookConfiguration } from '../support/webhook-configs.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import {
   actorTemplate, ANNOTATION, createNamespace, manifest, servedDigest, storedTemplate, timed, waitForWebhooks, warnings
@@ -53,6 +53,18 @@ const shipped = await shippedWebhookConfigurations(cluster)
 await applyObjects(cluster, withUrlClientConfig(shipped, { baseUrl: webhook.url, caPem: tls.caPem }))
 await createNamespace(cluster, 'probe')
 await waitForWebhooks(cluster, 'probe', ref('pause'), pinned('pause'))
+
+t.test('the installed configurations are the shipped ones; only clientConfig points at the process', async (t) => {
+  for (const configuration of shipped) {
+    const got = await cluster.kubectl(['get', configuration.kind.toLowerCase(), configuration.metadata.name, '-o', 'json'])
+    const installed = JSON.parse(got.stdout) as WebhookConfiguration
+    // The apiserver adds defaults (objectSelector, …), so the shipped fields must match, not equal.
+    t.match(withoutClientConfig(installed), withoutClientConfig(configuration), `${configuration.metadata.name}: as shipped`)
+    const paths = configuration.webhooks.map((webhook) => webhook.clientConfig.service?.path)
+    t.same(installed.webhooks.map((webhook) => webhook.clientConfig),
+      paths.map((path) => ({ url: `${webhook.url}${path ?? ''}`, caBundle: Buffer.from(tls.caPem).toString('base64') })), `${configuration.metadata.name}: clientConfig`)
+  }
+})
 
 t.test('1. kubectl create -f with tags: created, pinned to the digests the registry serves, with warnings and the annotation', async (t) => {
   await createNamespace(cluster, 'team-a')
