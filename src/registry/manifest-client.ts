@@ -77,9 +77,14 @@ export class ManifestClient {
       }, endpoint.settings)
     } catch (error) {
       const { code, detail } = describeTransportError(error, signal)
-      throw new RegistryError(code, detail, { ...facts, cause: error })
+      throw new RegistryError(code, `${describeEndpoint(endpoint)}: ${detail}`, { ...facts, cause: error })
     }
   }
+}
+
+/** Names the registry as the user wrote it, and where it was really asked when a mirror is configured. */
+function describeEndpoint (endpoint: Endpoint): string {
+  return endpoint.baseUrl.host === endpoint.registry ? `registry ${endpoint.registry}` : `registry ${endpoint.registry} (looked up at ${endpoint.baseUrl.host})`
 }
 
 function singleHeader (response: HttpResponse, name: string): string | undefined {

@@ -85,7 +85,7 @@ t.test('a server that never answers: the deadline is honoured and the error says
   const { resolve } = await setup(t, { kind: 'hang' })
   const result = await resolve(1500)
   t.equal(result.ok ? '' : result.error.code, ErrorCode.registryTimeout)
-  t.match(result.ok ? '' : result.error.message, /no answer before the admission deadline/)
+  t.match(result.ok ? '' : result.error.message, /registry 127\.0\.0\.1:\d+: no answer before the admission deadline/)
 })
 
 t.test('headers one byte per second run into the per-request timeout', async (t) => {
