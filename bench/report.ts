@@ -62,7 +62,7 @@ function exactly (name: string, value: number, goal: number): Target {
   return { name, value, goal: `= ${goal}`, met: value === goal, ...(value === goal ? {} : { shortfall: `${round(value, 3)} instead of ${goal}` }) }
 }
 
-const worst = (values: number[], pick: (a: number, b: number) => number): number => values.reduce(pick)
+const worst = (values: number[], pick: (a: number, b: number) => number): number => values.reduce((a, b) => pick(a, b))
 
 export function buildResults (measured: Measured): Results {
   const top = measured.levels.at(-1)
