@@ -104,7 +104,7 @@ t.test('the registry restarted mid-load: denials while down, pins when back, no 
     check: (response) => {
       if (response.allowed) return undefined
       const message = response.status?.message ?? ''
-      return new RegExp(`cannot pin ${reference}: (connection refused \\(is the registry running\\?\\)|the connection was reset|.*other side closed)`).test(message)
+      return new RegExp(`cannot pin ${reference}: (registry ${registry.host}: )?(connection refused \\(is the registry running\\?\\)|the connection was reset|.*other side closed)`).test(message)
         ? undefined
         : `an unexpected denial: ${message}`
     }

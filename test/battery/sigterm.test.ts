@@ -110,7 +110,8 @@ t.test('SIGTERM during sustained load', async (t) => {
   t.ok(inFlightAtSignal.length > 0 && inFlightAtSignal.every((sample) => answered.includes(sample)), `all ${inFlightAtSignal.length} admissions in flight at SIGTERM were answered`)
   t.ok(inFlightAtClose.every((sample) => answered.includes(sample)), `all ${inFlightAtClose.length} admissions in flight when the server began closing were answered`)
   t.ok(answered.some((sample) => sentAfterSignal(sample) > delayMs - 500), 'admissions sent during the shutdown delay were still answered')
-  t.ok(turnedAway.every((sample) => sentAfterSignal(sample) > delayMs - 100), `turned away only after the ${shutdownDelaySeconds} s delay (${turnedAway.length})`)
+  // Half a second of slack: a request sent just before the delay ends may still be connecting when the listener closes.
+  t.ok(turnedAway.every((sample) => sentAfterSignal(sample) > delayMs - 500), `turned away only after the ${shutdownDelaySeconds} s delay (${turnedAway.length})`)
   const exitSeconds = (exit.at - signalAt) / 1000
   t.equal(exit.code, 0, 'exit code 0')
   t.ok(exitSeconds < gracePeriodSeconds, `exited ${exitSeconds.toFixed(1)} s after SIGTERM, within the ${gracePeriodSeconds} s grace period`)

@@ -35,8 +35,26 @@ export interface NamespaceOptions {
   hosts: readonly string[]
 }
 
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Namespaces left by a battery process that was killed before its teardown ran. */
+async function removeStale (): Promise<void> {
+  const listing = await new Promise<string>((resolve) => { execFile('ip', ['netns', 'list'], (_error, stdout) => { resolve(stdout) }) })
+  for (const match of listing.matchAll(/^atw-battery-(\d+)-\d+/gm)) {
+    if (!alive(Number(match[1]))) await ip(['netns', 'del', match[0]]).catch(() => {})
+  }
+}
+
 /** Creates the namespace (root only) and deletes it at teardown. */
 export async function createNamespace (t: Teardown, options: NamespaceOptions): Promise<Namespace> {
+  await removeStale()
   const name = `atw-battery-${process.pid}-${Math.floor(Math.random() * 1e6)}`
   await ip(['netns', 'add', name])
   t.teardown(async () => { await ip(['netns', 'del', name]).catch(() => {}) })
