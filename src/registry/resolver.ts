@@ -102,10 +102,11 @@ export class RegistryResolver implements Resolver {
       // Runs under this caller's deadline and settles by it, with the registry's own words.
       return await pending
     }
-    if (deadline.signal.aborted) throw new RegistryError(ErrorCode.registryTimeout, 'no answer before the admission deadline', facts)
+    const timedOut = (): RegistryError => new RegistryError(ErrorCode.registryTimeout, `registry ${facts.registry}: no answer before the admission deadline`, facts)
+    if (deadline.signal.aborted) throw timedOut()
     let onAbort = (): void => {}
     const expired = new Promise<never>((_resolve, reject) => {
-      onAbort = () => { reject(new RegistryError(ErrorCode.registryTimeout, 'no answer before the admission deadline', facts)) }
+      onAbort = () => { reject(timedOut()) }
       deadline.signal.addEventListener('abort', onAbort, { once: true })
     })
     try {
