@@ -125,11 +125,11 @@ function table (rows: string[][]): string {
 
 const f = (value: number, digits = 2): string => value.toFixed(digits)
 
-/** At c ≥ 16 a server that is the bottleneck keeps its core busy; when neither it nor the client is, others had the machine. */
+/** At c ≥ 16 the bottleneck keeps its core busy; when neither the floor nor its client does, req/s says little about capacity. */
 function starved (levels: readonly LevelFigures[]): string[] {
   return levels.filter((level) => level.concurrency >= 16 && Math.max(level.echo_cores, level.echo_client_cores) < 0.7)
-    .map((level) => `warning: at c=${level.concurrency} neither the floor (${f(level.echo_cores)} cores) nor its client ` +
-      `(${f(level.echo_client_cores)}) was busy: other processes had the machine, so req/s ratios are noise; trust the CPU ratio`)
+    .map((level) => `note: at c=${level.concurrency} neither the floor (${f(level.echo_cores)} cores) nor its client ` +
+      `(${f(level.echo_client_cores)}) kept a core busy: the floor's req/s is not its capacity here; compare CPU per admission`)
 }
 
 export function printable (results: Results): string {
