@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
-import { rootCertificates } from 'node:tls'
+import { createSecureContext, rootCertificates } from 'node:tls'
 import { Agent, request } from 'undici'
 import type { RegistryConfig } from '../config.js'
 import { BlockedAddressError, guardedLookup, isForbiddenHostName } from './address-guard.js'
@@ -65,14 +65,17 @@ export class Transport {
   #agentFor (settings: RegistryConfig): Agent {
     let agent = this.#agents.get(settings.host)
     if (agent === undefined) {
-      const ca = settings.caFile === undefined ? undefined : [...rootCertificates, readFileSync(settings.caFile, 'utf8')]
+      // One TLS context per registry: passing `ca` instead would rebuild it, with every root certificate, per connection.
+      const secureContext = settings.caFile === undefined
+        ? undefined
+        : createSecureContext({ ca: [...rootCertificates, readFileSync(settings.caFile, 'utf8')] })
       agent = new Agent({
         keepAliveTimeout: 30_000,
         headersTimeout: this.#options.perRequestTimeoutMs,
         bodyTimeout: this.#options.perRequestTimeoutMs,
         connections: 16,
         connect: {
-          ...(ca === undefined ? {} : { ca }),
+          ...(secureContext === undefined ? {} : { secureContext }),
           ...(settings.allowLinkLocal ? {} : { lookup: guardedLookup }),
           timeout: this.#options.perRequestTimeoutMs
         }
@@ -99,7 +102,11 @@ export class Transport {
           method: options.method,
           headers,
           signal: AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.perRequestTimeoutMs)]),
-          dispatcher: agent
+          dispatcher: agent,
+          // undici closes the connection after every HEAD unless told otherwise (nodejs/undici#258, servers that send
+          // a HEAD body); registries speak the distribution API correctly, and a new TLS handshake per tag lookup was
+          // most of our cold-path cost (BENCHMARKS.md).
+          reset: false
         })
       } catch (error) {
         this.#options.onExchange?.({ registry: settings.host, status: 'error', durationMs: performance.now() - started })

@@ -132,3 +132,10 @@ t.test('open sockets return to the pool limit after faults clear', async (t) => 
   t.equal((await resolve()).ok, true, 'pins again once the fault clears')
   t.ok(harness.transport.openSockets <= 2, `open sockets ${harness.transport.openSockets}`)
 })
+
+t.test('sequential lookups reuse one keep-alive connection, HEAD included', async (t) => {
+  const { faulty, resolve } = await setup(t, { kind: 'none' })
+  for (let i = 0; i < 5; i++) t.equal((await resolve()).ok, true)
+  t.same(manifestRequests(faulty.requests()), ['HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD'], 'no cache: five HEADs')
+  t.equal(faulty.connections(), 1, 'all over one connection')
+})
