@@ -1,6 +1,4 @@
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -10,25 +8,17 @@ import { credentialsFromConfig } from '../../src/registry/credentials-from-confi
 import { deadlineIn } from '../../src/registry/types.js'
 import { buildOciIndex } from '../support/oci-layout.js'
 import { push } from '../support/push.js'
+import { startMetadataServer, type MetadataServer } from '../support/metadata-server.js'
 import { startRegistry } from '../support/registry.js'
 import { registryConfigFor, startResolver } from '../support/resolver-harness.js'
 
 // Issue 8: a token-auth registry that accepts only the identity the cluster gives us. The fixture metadata server
 // plays GKE's; the helper script plays docker-credential-ecr-login.
 
-async function metadataServer (t: Test, token: () => string) {
-  let requests = 0
-  const server = createServer((request, response) => {
-    requests++
-    if (request.headers['metadata-flavor'] !== 'Google') {
-      response.writeHead(403).end()
-      return
-    }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token(), expires_in: 3599, token_type: 'Bearer' }))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/computeMetadata/v1/instance/service-accounts/default/token`, requests: () => requests }
+async function metadataServer (t: Test, token: () => string): Promise<MetadataServer> {
+  const server = await startMetadataServer(token)
+  t.teardown(server.close)
+  return server
 }
 
 t.test('a private tag resolves through the google provider, and a wrong identity is denied with advice', async (t) => {

@@ -1,8 +1,8 @@
-import { createServer } from 'node:http'
 import { loadConfig } from '../../src/config.js'
 import { credentialsFromConfig } from '../../src/registry/credentials-from-config.js'
 import { createRegistryStack } from '../../src/registry/create-resolver.js'
 import { deadlineIn } from '../../src/registry/types.js'
+import { startMetadataServer } from './metadata-server.js'
 
 /**
  * Runs inside a network namespace whose loopback holds 169.254.169.254 and whose /etc/hosts maps
@@ -18,16 +18,7 @@ export interface GoogleMetadataReport {
   metadataRequestsAfterImages: number
 }
 
-let requests = 0
-const server = createServer((request, response) => {
-  requests++
-  if (request.headers['metadata-flavor'] !== 'Google') {
-    response.writeHead(403).end()
-    return
-  }
-  response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'ya29.netns', expires_in: 3599, token_type: 'Bearer' }))
-})
-await new Promise<void>((resolve) => server.listen(80, '169.254.169.254', resolve))
+const metadata = await startMetadataServer(() => 'ya29.netns', '169.254.169.254', 80)
 
 const config = loadConfig({}, {})
 const credentials = credentialsFromConfig({
@@ -40,7 +31,7 @@ try {
 } catch (error) {
   credential = { error: (error as Error).message }
 }
-const metadataRequestsAfterIdentity = requests
+const metadataRequestsAfterIdentity = metadata.requests()
 
 const stack = createRegistryStack(config, credentials)
 const references = ['metadata.google.internal/compute/v1:latest', '169.254.169.254/latest/meta-data:1']
@@ -52,6 +43,6 @@ const imageResults = references.map((reference) => {
     : { reference, code: undefined, message: result?.ok === true ? `pinned ${result.pinned}` : 'missing' }
 })
 await stack.close()
-server.close()
-const report: GoogleMetadataReport = { credential, metadataRequestsAfterIdentity, imageResults, metadataRequestsAfterImages: requests }
+metadata.close()
+const report: GoogleMetadataReport = { credential, metadataRequestsAfterIdentity, imageResults, metadataRequestsAfterImages: metadata.requests() }
 console.log(JSON.stringify(report))
