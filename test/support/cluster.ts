@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
+import { exited, SETPRIV, waitForExit } from './child-process.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-cluster.sh')
@@ -210,7 +211,6 @@ async function fileTail(path: string, lines: number): Promise<string> {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Parent-death signal wrapper: the child is SIGKILLed even if this Node process is SIGKILLed. */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p))
 
 function startProcess(binary: string, args: string[], logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a')
@@ -223,21 +223,6 @@ function startProcess(binary: string, args: string[], logFile: string): ChildPro
   } finally {
     closeSync(fd)
   }
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { resolve(false) }, timeoutMs)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-  })
 }
 
 async function terminate(child: ChildProcess): Promise<void> {

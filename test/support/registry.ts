@@ -25,6 +25,7 @@ import bcrypt from 'bcryptjs'
 import { stringify } from 'yaml'
 import { writeTlsFiles } from './tls.js'
 import { startTokenServer, type TokenServer, type TokenServerOptions } from './token-server.js'
+import { exited, SETPRIV, waitForExit } from './child-process.js'
 
 export const REGISTRY_BINARY = process.env['ATW_DOCKER_REGISTRY'] ?? '/usr/bin/docker-registry'
 
@@ -147,7 +148,6 @@ function installExitHook(): void {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Parent-death signal wrapper: the registry dies even if this Node process is SIGKILLed. */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p))
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -168,21 +168,6 @@ function freePort(): Promise<number> {
 function registryEnv(): NodeJS.ProcessEnv {
   // distribution reads REGISTRY_* variables as config overrides; a stray one must not change the fixture.
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_')))
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { resolve(false) }, timeoutMs)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-  })
 }
 
 function tailOf(text: string, lines: number): string {
