@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
+import { freePort } from '../test/support/free-port.js'
+
+export { freePort }
 
 /**
  * Child processes under test. On a machine with two or more cores every server under test runs pinned to the last
@@ -26,17 +28,6 @@ const pinCore = process.env['BENCH_PIN'] !== '0' && availableParallelism() >= 2 
 
 export function pinnedCore (): number | undefined {
   return pinCore
-}
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(address !== null && typeof address === 'object' ? address.port : 0) })
-    })
-  })
 }
 
 const live = new Set<ChildProcess>()

@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { freePort } from '../support/free-port.js'
 
 /**
  * The Docker runtime stage without Docker: the same file set (dist/ from `tsc -p tsconfig.build.json`, package.json,
@@ -54,15 +54,6 @@ t.test('every command starts from the production file set', async (t) => {
     t.match(stdout, new RegExp(`^usage: actortemplate-webhook ${command}`), `${command} --help`)
   }
 })
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 async function https (port: number, ca: string, method: string, path: string, body?: unknown): Promise<{ status: number, json: unknown }> {
   return await new Promise((resolve, reject) => {

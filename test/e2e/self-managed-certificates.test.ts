@@ -12,7 +12,6 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
@@ -25,6 +24,7 @@ import { startRegistry } from '../support/registry.js'
 import { applyObjects, MANIFESTS_DIR, shippedWebhookConfigurations, withServicePort } from '../support/webhook-configs.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { actorTemplate, manifest, storedTemplate, waitForWebhooks } from './harness.js'
+import { freePort } from '../support/free-port.js'
 
 t.setTimeout(10 * 60 * 1000)
 
@@ -73,18 +73,6 @@ async function caBundles (): Promise<string[]> {
   return bundles
 }
 
-function freePortOn (host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, host, () => {
-      const address = server.address()
-      server.close(() => {
-        if (typeof address === 'object' && address !== null) resolve(address.port)
-        else reject(new Error('no port'))
-      })
-    })
-  })
-}
-
 /** The certificate the webhook presents to a client that asks for the Service's name. */
 function servedCertificate (host: string, port: number): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
@@ -115,7 +103,7 @@ async function serviceAccountKubeconfig (c: Cluster): Promise<string> {
 // --- install the shipped objects, then stand in for kube-proxy and for the pod
 const installed = await kubectl(['apply', '-k', MANIFESTS_DIR])
 const clusterIp = (await kubectl(['get', 'service', SERVICE, '-n', NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}'])).trim()
-const port = await freePortOn(clusterIp)
+const port = await freePort(clusterIp)
 await kubectl(['patch', 'service', SERVICE, '-n', NAMESPACE, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: port }])])
 await applyObjects(cluster, withServicePort(await shippedWebhookConfigurations(cluster), port))
 

@@ -13,12 +13,14 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, openSync, closeSync, rmSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { request as httpsRequest } from 'node:https'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
 import { exited, SETPRIV, waitForExit } from './child-process.js'
+
+export { freePort }
+import { freePort } from './free-port.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-cluster.sh')
@@ -170,25 +172,6 @@ export function buildClusterBinaries(): Promise<string> {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-/** A free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      if (address === null || typeof address === 'string') {
-        server.close()
-        reject(new Error('could not determine a free port'))
-        return
-      }
-      const { port } = address
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 async function distinctFreePorts(n: number): Promise<number[]> {
   const ports = new Set<number>()

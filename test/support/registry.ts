@@ -18,7 +18,6 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import bcrypt from 'bcryptjs'
@@ -26,6 +25,7 @@ import { stringify } from 'yaml'
 import { writeTlsFiles } from './tls.js'
 import { startTokenServer, type TokenServer, type TokenServerOptions } from './token-server.js'
 import { exited, SETPRIV, waitForExit } from './child-process.js'
+import { freePort } from './free-port.js'
 
 export const REGISTRY_BINARY = process.env['ATW_DOCKER_REGISTRY'] ?? '/usr/bin/docker-registry'
 
@@ -146,24 +146,6 @@ function installExitHook(): void {
 // ---------------------------------------------------------------------------------------------
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Parent-death signal wrapper: the registry dies even if this Node process is SIGKILLed. */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = address !== null && typeof address === 'object' ? address.port : 0
-      server.close(() => {
-        if (port === 0) reject(new Error('no free port'))
-        else resolve(port)
-      })
-    })
-  })
-}
 
 function registryEnv(): NodeJS.ProcessEnv {
   // distribution reads REGISTRY_* variables as config overrides; a stray one must not change the fixture.
