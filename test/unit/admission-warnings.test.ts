@@ -47,3 +47,26 @@ t.test('audit annotation keys are valid qualified-name parts', async (t) => {
   t.same(auditAnnotations([['ok', '1'], ['not/ok', '2']]), { ok: '1' }, 'invalid keys are dropped before they leave')
   t.equal(auditAnnotations([['bad key', '1']]), undefined, 'nothing left, no field')
 })
+
+t.test('plain text takes the fast path with the same result as the per-code-point pass', async (t) => {
+  // The original, slow definition: replace unsafe code points, count and cut in code points.
+  const slow = (text: string, max = maxWarningLength): string => {
+    const runes = [...text].map((rune) => {
+      const code = rune.codePointAt(0) ?? 0
+      return code < 0x20 || (code >= 0x7f && code <= 0x9f) || (code >= 0xd800 && code <= 0xdfff) ? ' ' : rune
+    })
+    return runes.length <= max ? runes.join('') : `${runes.slice(0, max - 1).join('')}…`
+  }
+  const alphabet = ['a', 'Z', '9', ' ', ':', '/', '@', 'é', '€', '😀', '\n', '\u0085', '\ud800', '\udc00', '\u007f']
+  let seed = 7
+  const next = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed }
+  for (let round = 0; round < 500; round++) {
+    const length = next() % 260
+    const plain = round % 2 === 0
+    const text = Array.from({ length }, () => alphabet[next() % (plain ? 8 : alphabet.length)] ?? 'a').join('')
+    t.equal(fitWarning(text), slow(text), `round ${round}`)
+    t.equal(fitWarning(text, 10), slow(text, 10), `round ${round}, max 10`)
+  }
+  t.equal(fitWarning('x'.repeat(121)), `${'x'.repeat(119)}…`, 'plain text longer than 120 is cut to 120 characters')
+  t.equal(fitWarning('x'.repeat(120)), 'x'.repeat(120), 'exactly 120 stays whole')
+})
