@@ -36,13 +36,35 @@ export interface Unresolved {
 export type Resolution = Pinned | Unresolved
 
 export interface Deadline {
-  signal: AbortSignal
+  readonly signal: AbortSignal
   /** epoch ms; retries are only attempted when they can finish before it */
-  at: number
+  readonly at: number
+}
+
+/**
+ * The signal is made on first use: an admission answered from the digest cache never reads it, and an eager
+ * AbortSignal.timeout per admission kept a timer and a signal alive for the whole budget (seconds) after the answer,
+ * tens of thousands of them under load (BENCHMARKS.md, memory).
+ */
+class LazyDeadline implements Deadline {
+  readonly at: number
+  readonly #ms: number
+  readonly #madeAt = performance.now()
+  #signal: AbortSignal | undefined
+
+  constructor (ms: number, now: number) {
+    this.#ms = ms
+    this.at = now + ms
+  }
+
+  get signal (): AbortSignal {
+    this.#signal ??= AbortSignal.timeout(Math.max(1, Math.ceil(this.#ms - (performance.now() - this.#madeAt))))
+    return this.#signal
+  }
 }
 
 export function deadlineIn (ms: number, now: number = Date.now()): Deadline {
-  return { signal: AbortSignal.timeout(Math.max(1, ms)), at: now + ms }
+  return new LazyDeadline(ms, now)
 }
 
 /** The one thing the admission core needs from the registry side; tests may pass a small fake. */

@@ -1,5 +1,7 @@
 import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseGoDuration, resolveBudgetMs } from '../../src/admission/deadline.js'
+import { deadlineIn } from '../../src/registry/types.js'
 
 t.test('Go durations as client-go writes them', async (t) => {
   const cases: Array<[string, number | undefined]> = [
@@ -19,4 +21,23 @@ t.test('budget: timeout minus margin, capped, never below half the timeout', asy
   t.equal(resolveBudgetMs(undefined, settings), 8000, 'no query: the cap')
   t.equal(resolveBudgetMs('soon', settings), 8000, 'unreadable query: the cap')
   t.equal(resolveBudgetMs('30s', { maxResolveSeconds: 30, safetyMarginMs: 1500 }), 28_500)
+})
+
+t.test('a deadline makes its signal on first use, and that signal still aborts by the deadline', async (t) => {
+  // AbortSignal.timeout does not keep the process alive; this does, until the test ends.
+  const alive = setInterval(() => {}, 1000)
+  t.teardown(() => { clearInterval(alive) })
+  const deadline = deadlineIn(150, 1_000)
+  t.equal(deadline.at, 1_150, 'at is the given clock plus the budget')
+  await sleep(100)
+  const signal = deadline.signal
+  t.equal(deadline.signal, signal, 'one signal per deadline')
+  t.notOk(signal.aborted, 'not aborted while budget remains')
+  const reason = await new Promise<unknown>((resolve) => { signal.addEventListener('abort', () => { resolve(signal.reason) }, { once: true }) })
+  t.equal((reason as Error).name, 'TimeoutError', 'aborts as a timeout')
+  const spent = deadlineIn(20)
+  await sleep(60)
+  const late = spent.signal
+  await new Promise((resolve) => { if (late.aborted) resolve(undefined); else late.addEventListener('abort', resolve, { once: true }) })
+  t.ok(late.aborted, 'a signal first read after its budget ran out aborts at once')
 })
