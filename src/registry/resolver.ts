@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Config } from '../config.js'
 import { ErrorCode, InvalidReferenceError, RegistryError, type RegistryErrorFacts } from '../errors.js'
-import { lookupLocation, parseReference, pinnedReference } from '../images/reference.js'
-import { endpointFor } from './endpoint.js'
+import { lookupLocation, parseReference, pinnedReference, type ImageReference, type LookupLocation } from '../images/reference.js'
+import { endpointFor, type Endpoint } from './endpoint.js'
 import type { ManifestClient, ManifestDigest } from './manifest-client.js'
 import type { Deadline, Resolution, Resolver } from './types.js'
 
@@ -31,6 +31,23 @@ export interface RegistryResolverOptions {
 
 interface CachedDigest { digest: string, mediaType: string, expiresAt: number }
 
+/** Everything a reference's lookup needs that depends only on the reference and the (fixed) config. */
+interface LookupTarget {
+  parsed: ImageReference
+  tag: string
+  location: LookupLocation
+  endpoint: Endpoint
+  /** the digest cache's and single flight's key: where the lookup really goes */
+  key: string
+  /** the last pinned spelling made for this reference */
+  lastPinned?: { digest: string, reference: string }
+}
+
+// Warm admissions look the same few references up again and again; parsing each one, building its endpoint URL and
+// re-checking the digest every time was a large share of a cached lookup (BENCHMARKS.md). Bounded, because the
+// references come from users.
+const maxRememberedTargets = 1024
+
 export class RegistryResolver implements Resolver {
   readonly #options: RegistryResolverOptions
   readonly #now: () => number
@@ -38,6 +55,7 @@ export class RegistryResolver implements Resolver {
   readonly #inflight = new Map<string, Promise<ManifestDigest>>()
   readonly #cache = new Map<string, CachedDigest>()
   readonly #coolingUntil = new Map<string, { until: number, error: RegistryError }>()
+  readonly #targets = new Map<string, LookupTarget>()
 
   constructor (options: RegistryResolverOptions) {
     this.#options = options
@@ -52,26 +70,23 @@ export class RegistryResolver implements Resolver {
   }
 
   async resolveOne (original: string, deadline: Deadline): Promise<Resolution> {
-    let parsed
+    let target
     try {
-      parsed = parseReference(original)
+      target = this.#targetOf(original)
     } catch (error) {
       if (error instanceof InvalidReferenceError) return { ok: false, original, error }
       throw error
     }
+    const { parsed, tag, location, endpoint, key } = target
     if (parsed.digest !== undefined) {
       return { ok: true, original, pinned: original, digest: parsed.digest, mediaType: 'unknown', fromCache: true }
     }
-    const tag = parsed.tag ?? 'latest'
-    const location = lookupLocation(parsed)
-    const endpoint = endpointFor(this.#options.config, location.registry, location.endpointHost)
-    const key = `${endpoint.baseUrl.href}${location.repository}:${tag}`
     const started = this.#now()
 
     const cached = this.#cache.get(key)
     if (cached !== undefined && cached.expiresAt > started) {
       this.#emit(location.registry, 'cached', 0, undefined, started)
-      return { ok: true, original, pinned: pinnedReference(parsed, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
+      return { ok: true, original, pinned: pinnedFor(target, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
     }
     try {
       const found = await this.#shared(key, deadline, { registry: location.registry, repository: location.repository, reference: tag },
@@ -80,7 +95,7 @@ export class RegistryResolver implements Resolver {
       const ttl = this.#options.config.resolver.cacheTtlSeconds
       if (ttl > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType, expiresAt: this.#now() + ttl * 1000 })
       this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
-      return { ok: true, original, pinned: pinnedReference(parsed, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
+      return { ok: true, original, pinned: pinnedFor(target, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
     } catch (error) {
       const typed = error instanceof RegistryError
         ? error
@@ -88,6 +103,21 @@ export class RegistryResolver implements Resolver {
       this.#emit(location.registry, typed.code, 0, typed.credentialSource, started)
       return { ok: false, original, error: typed }
     }
+  }
+
+  /** Throws InvalidReferenceError; only references that parse are remembered. */
+  #targetOf (original: string): LookupTarget {
+    const known = this.#targets.get(original)
+    if (known !== undefined) return known
+    const parsed = parseReference(original)
+    const tag = parsed.tag ?? 'latest'
+    const location = lookupLocation(parsed)
+    const endpoint = endpointFor(this.#options.config, location.registry, location.endpointHost)
+    const target: LookupTarget = { parsed, tag, location, endpoint, key: `${endpoint.baseUrl.href}${location.repository}:${tag}` }
+    // Map keeps insertion order: the first key is the oldest.
+    if (this.#targets.size >= maxRememberedTargets) this.#targets.delete(this.#targets.keys().next().value ?? '')
+    this.#targets.set(original, target)
+    return target
   }
 
   /**
@@ -156,4 +186,9 @@ export class RegistryResolver implements Resolver {
   #emit (registry: string, outcome: string, requests: number, credentialSource: string | undefined, started: number): void {
     this.#options.onLookup?.({ registry, outcome, requests, credentialSource, durationMs: this.#now() - started })
   }
+}
+
+function pinnedFor (target: LookupTarget, digest: string): string {
+  if (target.lastPinned?.digest !== digest) target.lastPinned = { digest, reference: pinnedReference(target.parsed, digest) }
+  return target.lastPinned.reference
 }

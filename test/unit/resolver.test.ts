@@ -113,3 +113,22 @@ t.test('a cache TTL of 0 (the default) asks every time', async (t) => {
   await resolver.resolveOne('r.example/app:1', deadlineIn(1000))
   t.equal(calls.length, 2)
 })
+
+t.test('cached answers stay right for many distinct references and when a tag moves', async (t) => {
+  let digest = digestA
+  const { resolver, calls } = resolverWith(async () => found(digest), { cacheTtlSeconds: 3600 })
+  // More references than the resolver remembers parsed (1024): the oldest are forgotten and parsed again.
+  const references = Array.from({ length: 1100 }, (_, index) => `r.example/team/app-${index}:1`)
+  for (const reference of references) await resolver.resolveOne(reference, deadlineIn(5000))
+  const again = await resolver.resolveOne('r.example/team/app-0:1', deadlineIn(5000))
+  t.same(again, { ok: true, original: 'r.example/team/app-0:1', pinned: `r.example/team/app-0:1@${digestA}`, digest: digestA, mediaType: 'application/vnd.oci.image.index.v1+json', fromCache: true })
+  t.equal(calls.length, 1100, 'each reference asked once; the forgotten parse did not forget the digest')
+  const spelled = await resolver.resolveOne('r.example/team/app-1099', deadlineIn(5000))
+  t.equal(spelled.ok ? spelled.pinned : '', `r.example/team/app-1099:latest@${digestA}`, 'another spelling is its own lookup, pinned in its own spelling')
+  const uncached = resolverWith(async () => found(digest))
+  const before = await uncached.resolver.resolveOne('r.example/team/app-0:1', deadlineIn(5000))
+  digest = `sha256:${'b'.repeat(64)}`
+  const moved = await uncached.resolver.resolveOne('r.example/team/app-0:1', deadlineIn(5000))
+  t.equal(before.ok ? before.pinned : '', `r.example/team/app-0:1@${digestA}`)
+  t.equal(moved.ok ? moved.pinned : '', `r.example/team/app-0:1@${digest}`, 'a tag that moved gives the new pinned spelling')
+})
