@@ -1,3 +1,5 @@
+import { RecentMap } from '../recent-map.js'
+
 /**
  * Audit annotations. The apiserver prefixes each key with `<webhook name>/` and drops, with only a log line, any key
  * that then is not a valid qualified name (apiserver pkg/admission/attributes.go checkKeyFormat), so keys are built from
@@ -11,9 +13,17 @@ export function isValidAuditKey (key: string): boolean {
   return key.length <= maxNamePartLength && namePart.test(key)
 }
 
+// Every admission asks for the keys of the same few fields.
+const pinKeys = new RecentMap<string, string>(256)
+
 /** `spec.containers[1].image` → `pin.spec.containers.1.image` */
 export function pinAuditKey (field: string): string {
-  return `pin.${field.replaceAll('[', '.').replaceAll(']', '')}`.replace(/[^-A-Za-z0-9_.]/g, '_').slice(0, maxNamePartLength)
+  let key = pinKeys.get(field)
+  if (key === undefined) {
+    key = `pin.${field.replaceAll('[', '.').replaceAll(']', '')}`.replace(/[^-A-Za-z0-9_.]/g, '_').slice(0, maxNamePartLength)
+    pinKeys.set(field, key)
+  }
+  return key
 }
 
 export function auditAnnotations (entries: Iterable<readonly [string, string]>): Record<string, string> | undefined {

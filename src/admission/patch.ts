@@ -10,6 +10,7 @@ export type PatchOperation =
 
 /** RFC 6901 §3: `~` must become `~0` before `/` becomes `~1`, or `/` would turn into `~01`. */
 export function escapePointerToken (token: string): string {
+  if (!token.includes('~') && !token.includes('/')) return token
   return token.replaceAll('~', '~0').replaceAll('/', '~1')
 }
 

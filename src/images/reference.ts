@@ -1,4 +1,5 @@
 import { InvalidReferenceError } from '../errors.js'
+import { RecentMap } from '../recent-map.js'
 import { parseDigest, shortDigest } from './digest.js'
 
 /**
@@ -111,8 +112,20 @@ function tagProblem (tag: string): string | undefined {
   return `tag may contain only letters, digits, '_', '.' and '-'${bad === null ? '' : `, found ${JSON.stringify(bad[0])}`}`
 }
 
+// The same few references are parsed on every admission (plan, resolver, annotation records); parsing is pure, so
+// the answers for valid ones are kept, frozen, and bounded because references come from users.
+const parsedRecently = new RecentMap<string, ImageReference>(1024)
+
 /** Parses `[domain "/"] path [":" tag] ["@" digest]` (distribution/reference), recording the user's spelling unchanged. */
 export function parseReference (text: string): ImageReference {
+  const known = parsedRecently.get(text)
+  if (known !== undefined) return known
+  const parsed = Object.freeze(parseUncached(text))
+  parsedRecently.set(text, parsed)
+  return parsed
+}
+
+function parseUncached (text: string): ImageReference {
   if (text === '') fail(text, 'reference', 'empty reference')
   if (/\s/.test(text)) fail(text, 'reference', 'whitespace is not allowed')
   if (hasControlCharacter(text)) fail(text, 'reference', 'control characters are not allowed')

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Config } from '../config.js'
 import { ErrorCode, InvalidReferenceError, RegistryError, type RegistryErrorFacts } from '../errors.js'
 import { lookupLocation, parseReference, pinnedReference, type ImageReference, type LookupLocation } from '../images/reference.js'
+import { RecentMap } from '../recent-map.js'
 import { endpointFor, type Endpoint } from './endpoint.js'
 import type { ManifestClient, ManifestDigest } from './manifest-client.js'
 import type { Deadline, Resolution, Resolver } from './types.js'
@@ -55,7 +56,7 @@ export class RegistryResolver implements Resolver {
   readonly #inflight = new Map<string, Promise<ManifestDigest>>()
   readonly #cache = new Map<string, CachedDigest>()
   readonly #coolingUntil = new Map<string, { until: number, error: RegistryError }>()
-  readonly #targets = new Map<string, LookupTarget>()
+  readonly #targets = new RecentMap<string, LookupTarget>(maxRememberedTargets)
 
   constructor (options: RegistryResolverOptions) {
     this.#options = options
@@ -114,8 +115,6 @@ export class RegistryResolver implements Resolver {
     const location = lookupLocation(parsed)
     const endpoint = endpointFor(this.#options.config, location.registry, location.endpointHost)
     const target: LookupTarget = { parsed, tag, location, endpoint, key: `${endpoint.baseUrl.href}${location.repository}:${tag}` }
-    // Map keeps insertion order: the first key is the oldest.
-    if (this.#targets.size >= maxRememberedTargets) this.#targets.delete(this.#targets.keys().next().value ?? '')
     this.#targets.set(original, target)
     return target
   }
