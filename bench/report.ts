@@ -29,6 +29,8 @@ export interface Results {
   }
   digester: DigesterFigures & { cold_latency_ratio: number, warm_throughput_ratio: number }
   rss_mb: number
+  /** the floor's peak RSS under the same warm load */
+  floor_rss_mb: number
   ready_ms: number
   startup_runs_ms: number[]
   /** resident set of a fresh server right after /readyz turned 200, before any admission */
@@ -41,6 +43,7 @@ export interface Measured {
   levels: LevelFigures[]
   warmRegistryRequests: number
   peakRssMb: number
+  floorPeakRssMb: number
   cold: ColdFigures[]
   digester: DigesterFigures
   readyMs: number
@@ -105,6 +108,7 @@ export function buildResults (measured: Measured): Results {
     },
     digester: { ...measured.digester, cold_latency_ratio: coldRatio, warm_throughput_ratio: measured.digester.warm.throughput_ratio },
     rss_mb: measured.peakRssMb,
+    floor_rss_mb: measured.floorPeakRssMb,
     ready_ms: measured.readyMs,
     startup_runs_ms: measured.startupRuns,
     idle_rss_mb: measured.idleRssMb,
@@ -162,7 +166,7 @@ export function printable (results: Results): string {
     '', `k8s-digester ${digester.version}, ${digester.mode} mode (ready in ${f(digester.ready_ms, 0)} ms, peak RSS ${f(digester.peak_rss_mb, 1)} MB)`, peer,
     `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×` +
       ` (server CPU per admission ${f(digester.warm.ours_cpu_us, 0)} µs vs ${f(digester.warm.digester_cpu_us, 0)} µs)`,
-    '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB (idle after start: ${f(results.idle_rss_mb, 1)} MB); start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
+    '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB (floor ${f(results.floor_rss_mb, 1)} MB; idle after start: ${f(results.idle_rss_mb, 1)} MB); start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
     '', targets
   ].join('\n')
 }

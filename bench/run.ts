@@ -142,6 +142,7 @@ async function main (): Promise<void> {
       levels: warm.levels,
       warmRegistryRequests: warm.registryRequests,
       peakRssMb: warm.peakRssMb,
+      floorPeakRssMb: warm.floorPeakRssMb,
       cold,
       digester,
       readyMs: startup.ready_ms,

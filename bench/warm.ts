@@ -51,6 +51,8 @@ export interface WarmOutcome {
   /** registry requests seen while the warm rounds ran (a warm path asks nobody) */
   registryRequests: number
   peakRssMb: number
+  /** the floor server's peak under the same load: what the runtime and fastify alone cost */
+  floorPeakRssMb: number
   /** the answer our server gave for the bench body, which the floor returns verbatim */
   answer: string
 }
@@ -148,7 +150,8 @@ export async function benchWarm (work: Workspace, registry: BenchRegistry, level
       }
     }
     const peakRssMb = memoryOf(ours.child.pid).peakMb
-    return { levels: figures, registryRequests: await settledRequests(registry.registry), peakRssMb, answer }
+    const floorPeakRssMb = memoryOf(floor.child.pid).peakMb
+    return { levels: figures, registryRequests: await settledRequests(registry.registry), peakRssMb, floorPeakRssMb, answer }
   } finally {
     await Promise.all([ours.stop(), floor.stop()])
   }
