@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TlsFiles } from '../test/support/tls.js'
@@ -35,6 +36,11 @@ export function cleanEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra }
 }
 
+/** The NODE_OPTIONS our image sets (Dockerfile `ENV NODE_OPTIONS="…"`), so the bench measures what ships. */
+export function imageNodeOptions (repoRoot: string): string {
+  return /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1] ?? ''
+}
+
 export async function startOurs (work: Workspace, name: string, config: Record<string, unknown>): Promise<Running> {
   const port = await freePort()
   const configFile = join(work.dir, `${name}.config.json`)
@@ -43,7 +49,7 @@ export async function startOurs (work: Workspace, name: string, config: Record<s
     server: { host: '127.0.0.1', port, tlsCert: work.tls.certFile, tlsKey: work.tls.keyFile, shutdownDelaySeconds: 0 }
   }))
   const child = spawnChild(name, process.execPath, [...work.ourNodeArgs, work.ourMain, 'serve', '--config', configFile],
-    join(work.dir, `${name}.log`), { env: cleanEnv(), cwd: work.dir })
+    join(work.dir, `${name}.log`), { env: cleanEnv({ NODE_OPTIONS: imageNodeOptions(work.repoRoot) }), cwd: work.dir })
   const origin = `https://127.0.0.1:${port}`
   const readyAt = await waitReady(child, { url: `${origin}/readyz`, ca: work.tls.caPem, intervalMs: 5 })
   return { child, origin, readyMs: readyAt - child.spawnedAt, stop: child.stop }
