@@ -1,9 +1,10 @@
-import { createCertificateAuthority, issueServingCertificate } from './generate.js'
 import type { CertificateSet, Decision, RotationPolicy, ServingNames } from './rotation.js'
 
 /** Applies one decision of `decide` and returns the next set; the input is not changed. */
 export async function advance (set: CertificateSet, decision: Decision, names: ServingNames, policy: RotationPolicy,
   now: Date): Promise<CertificateSet> {
+  // Loaded on the first step that makes a key: a replica that finds the stored set current never needs @peculiar/x509 (issue 6).
+  const { createCertificateAuthority, issueServingCertificate } = await import('./generate.js')
   const issueLeaf = async (ca: NonNullable<CertificateSet['ca']>): Promise<NonNullable<CertificateSet['leaf']>> =>
     await issueServingCertificate(ca, { now, validityDays: policy.leafValidityDays, ...names })
   switch (decision.action) {

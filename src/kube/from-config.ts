@@ -3,7 +3,7 @@ import type { RotationPolicy, ServingNames } from '../certs/rotation.js'
 import type { Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import type { KubeApi } from './api.js'
-import { CertificateManager, type ManagerLog, type ReadinessGate } from './certificate-manager.js'
+import type { CertificateManager, ManagerLog, ReadinessGate } from './certificate-manager.js'
 import { PullSecretCredentials } from './pull-secrets.js'
 import { servingFileWriter } from './serving-files.js'
 
@@ -45,6 +45,8 @@ export async function certificateManagerFromConfig (config: Pick<Config, 'certif
   deps: { readiness?: ReadinessGate, log?: ManagerLog, namespaceFile?: string } = {}): Promise<CertificateManager> {
   const certificates = config.certificates
   const namespace = await webhookNamespace(config, deps.namespaceFile)
+  // Loaded here, not at the top: it pulls in @peculiar/x509, which certificates.mode "files" never uses (issue 6, idle RSS).
+  const { CertificateManager } = await import('./certificate-manager.js')
   return new CertificateManager({
     api,
     namespace,

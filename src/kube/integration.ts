@@ -2,8 +2,6 @@ import type { Config } from '../config.js'
 import type { CredentialSource } from '../registry/credentials.js'
 import type { KubeApi } from './api.js'
 import type { CertificateManager, ManagerLog, ReadinessGate } from './certificate-manager.js'
-import { createKubeApi } from './client.js'
-import { certificateManagerFromConfig, pullSecretsFromConfig } from './from-config.js'
 
 /**
  * Everything `serve` needs from Kubernetes, in one call. The intended wiring (cli/serve.ts):
@@ -14,7 +12,9 @@ import { certificateManagerFromConfig, pullSecretsFromConfig } from './from-conf
  *   kube.attachServer(server.reloadCertificates)
  *   ... finally: kube.close()
  *
- * With certificates.mode 'files' and no credentials.secrets it does nothing and needs no cluster.
+ * With certificates.mode 'files' and no credentials.secrets it does nothing and needs no cluster. The Kubernetes client
+ * and the certificate code are imported only past that check: loaded at start they cost every replica their memory
+ * whether it uses them or not (issue 6).
  */
 
 export interface KubeIntegration {
@@ -35,6 +35,11 @@ export interface KubeIntegrationDeps {
   onProblem?: (message: string) => void
 }
 
+async function defaultApi (config: Pick<Config, 'kube'>): Promise<KubeApi> {
+  const { createKubeApi } = await import('./client.js')
+  return await createKubeApi({ requestTimeoutMs: config.kube.requestTimeoutSeconds * 1000 })
+}
+
 export async function startKubeIntegration (config: Pick<Config, 'certificates' | 'credentials' | 'kube' | 'server'>,
   deps: KubeIntegrationDeps = {}): Promise<KubeIntegration> {
   const selfManaged = config.certificates.mode === 'self-managed'
@@ -42,7 +47,8 @@ export async function startKubeIntegration (config: Pick<Config, 'certificates' 
   if (!selfManaged && !wantsSecrets) {
     return { credentialSources: [], certificates: undefined, attachServer: () => {}, close: () => {} }
   }
-  const api = deps.api ?? await createKubeApi({ requestTimeoutMs: config.kube.requestTimeoutSeconds * 1000 })
+  const { certificateManagerFromConfig, pullSecretsFromConfig } = await import('./from-config.js')
+  const api = deps.api ?? await defaultApi(config)
   const onProblem = deps.onProblem ?? ((message: string) => { deps.log?.warn({ problem: message }, 'registry credentials') })
   const pullSecrets = wantsSecrets ? pullSecretsFromConfig(config, api, onProblem) : undefined
   // Read in the background: lookups wait for the first read themselves, and a slow API must not delay serving.
