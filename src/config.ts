@@ -105,6 +105,11 @@ export interface Config {
   resolver: {
     /** 0 = off: every CREATE asks the registry, so a moved tag is noticed at once */
     cacheTtlSeconds: number
+    /**
+     * An answer is also reused by identical lookups that start within this many ms after it arrived, cache or not:
+     * single flight stretched over a burst, so 100 identical CREATEs cost one registry request by construction.
+     */
+    burstWindowMs: number
     maxAttempts: number
     retryBaseDelayMs: number
     perRequestTimeoutSeconds: number

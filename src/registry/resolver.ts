@@ -48,13 +48,15 @@ interface LookupTarget {
 // re-checking the digest every time was a large share of a cached lookup (BENCHMARKS.md). Bounded, because the
 // references come from users.
 const maxRememberedTargets = 1024
+// Digests kept by cacheTtlSeconds or burstWindowMs; expired ones are only replaced, so the count is bounded instead.
+const maxCachedDigests = 10_000
 
 export class RegistryResolver implements Resolver {
   readonly #options: RegistryResolverOptions
   readonly #now: () => number
   readonly #random: () => number
   readonly #inflight = new Map<string, Promise<ManifestDigest>>()
-  readonly #cache = new Map<string, CachedDigest>()
+  readonly #cache = new RecentMap<string, CachedDigest>(maxCachedDigests)
   readonly #coolingUntil = new Map<string, { until: number, error: RegistryError }>()
   readonly #targets = new RecentMap<string, LookupTarget>(maxRememberedTargets)
 
@@ -93,8 +95,9 @@ export class RegistryResolver implements Resolver {
       const found = await this.#shared(key, deadline, { registry: location.registry, repository: location.repository, reference: tag },
         async () => await this.#withRetries(endpoint.registry, location.repository, tag, deadline,
           async () => await this.#options.manifests.lookup(endpoint, location.repository, tag, deadline.signal)))
-      const ttl = this.#options.config.resolver.cacheTtlSeconds
-      if (ttl > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType, expiresAt: this.#now() + ttl * 1000 })
+      const { cacheTtlSeconds, burstWindowMs } = this.#options.config.resolver
+      const keepMs = Math.max(cacheTtlSeconds * 1000, burstWindowMs)
+      if (keepMs > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType, expiresAt: this.#now() + keepMs })
       this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
       return { ok: true, original, pinned: pinnedFor(target, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
     } catch (error) {

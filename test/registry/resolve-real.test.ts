@@ -68,6 +68,20 @@ for (const mode of modes) {
     await new Promise((resolve) => setTimeout(resolve, 200))
     t.equal(registry.requests().filter((request) => request.path.includes('/manifests/')).length, 1, '50 concurrent lookups, one registry request')
 
+    // With the default burst window, identical lookups one after another also cost one request, until it has passed.
+    const bursty = startResolver(t, { registries: [registryConfigFor(registry)], credentials, resolver: { burstWindowMs: 1000 } })
+    await bursty.resolver.resolveOne(refs[2] ?? '', deadlineIn(10_000))
+    registry.resetRequests()
+    for (let round = 0; round < 3; round++) {
+      t.equal(pinnedOf(await bursty.resolver.resolveOne(refs[2] ?? '', deadlineIn(10_000))), `${refs[2]}@${seeded.list.digest}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.equal(registry.requests().length, 0, 'three lookups right after an answer: no registry request')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await bursty.resolver.resolveOne(refs[2] ?? '', deadlineIn(10_000))
+    t.same((await registry.waitForRequests()).map((request) => `${request.method} ${request.path}`), ['HEAD /v2/library-like/manifests/list'],
+      'once the window has passed the registry is asked again')
+
     const missing = await harness.resolver.resolveOne(`${registry.host}/team/app:nope`, deadlineIn(10_000))
     t.equal(missing.ok ? '' : missing.error.code, ErrorCode.registryNotFound)
     t.match(missing.ok ? '' : missing.error.message, new RegExp(`registry ${registry.host.replace('.', '\\.')} answered 404 MANIFEST_UNKNOWN`), 'the registry\'s own words')

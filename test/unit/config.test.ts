@@ -61,3 +61,11 @@ t.test('unreadable or malformed files are clear errors', async (t) => {
   t.throws(() => loadConfig({ configFile: list }, {}), /mapping at the top level/)
   t.throws(() => loadConfig({}, { ATW_PORT: 'eighty' }), /port: "eighty" is not a number/)
 })
+
+t.test('resolver.burstWindowMs: 1 s by default, 0 to 10 s allowed', async (t) => {
+  t.equal(loadConfig({ configFile: await writeConfig('resolver:\n  burstWindowMs: 0\n') }, {}).resolver.burstWindowMs, 0)
+  for (const value of ['-1', '10001', '1.5', 'soon']) {
+    const path = await writeConfig(`resolver:\n  burstWindowMs: ${value}\n`)
+    t.throws(() => loadConfig({ configFile: path }, {}), /burstWindowMs/, `burstWindowMs: ${value} is refused`)
+  }
+})

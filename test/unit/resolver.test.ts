@@ -107,11 +107,36 @@ t.test('the digest cache answers without a call until its TTL passes', async (t)
   t.same(events.map((event) => event.outcome), ['pinned', 'cached'])
 })
 
-t.test('a cache TTL of 0 (the default) asks every time', async (t) => {
-  const { resolver, calls } = resolverWith(async () => found())
-  await resolver.resolveOne('r.example/app:1', deadlineIn(1000))
-  await resolver.resolveOne('r.example/app:1', deadlineIn(1000))
-  t.equal(calls.length, 2)
+t.test('with no cache, an answer is reused only within the burst window (1 s by default), then asked again', async (t) => {
+  let clock = 1_000_000
+  const calls: string[] = []
+  const events: LookupEvent[] = []
+  const config = loadConfig({}, {})
+  t.same([config.resolver.cacheTtlSeconds, config.resolver.burstWindowMs], [0, 1000], 'the defaults')
+  const resolver = new RegistryResolver({
+    config: { registries: config.registries, resolver: config.resolver },
+    manifests: { lookup: async (_endpoint, repository, tag) => { calls.push(`${repository}:${tag}`); return found() } },
+    onLookup: (event) => events.push(event),
+    now: () => clock
+  })
+  const first = await resolver.resolveOne('r.example/app:1', deadlineIn(1000))
+  clock += 999
+  const withinBurst = await resolver.resolveOne('r.example/app:1', deadlineIn(1000))
+  clock += 2
+  const after = await resolver.resolveOne('r.example/app:1', deadlineIn(1000))
+  t.same([first, withinBurst, after].map((result) => result.ok && result.fromCache), [false, true, false])
+  t.equal(calls.length, 2, 'asked at the start and again once the window had passed')
+  t.same(events.map((event) => event.outcome), ['pinned', 'cached', 'pinned'], 'a reused answer is reported as cached')
+
+  const { resolver: strict, calls: strictCalls } = resolverWith(async () => found(), { burstWindowMs: 0 })
+  await strict.resolveOne('r.example/app:1', deadlineIn(1000))
+  await strict.resolveOne('r.example/app:1', deadlineIn(1000))
+  t.equal(strictCalls.length, 2, 'burstWindowMs: 0 asks every time')
+
+  const failing = resolverWith(async () => { throw failure(ErrorCode.registryNotFound) })
+  await failing.resolver.resolveOne('r.example/app:1', deadlineIn(1000))
+  await failing.resolver.resolveOne('r.example/app:1', deadlineIn(1000))
+  t.equal(failing.calls.length, 2, 'failures are never reused')
 })
 
 t.test('cached answers stay right for many distinct references and when a tag moves', async (t) => {
@@ -125,7 +150,7 @@ t.test('cached answers stay right for many distinct references and when a tag mo
   t.equal(calls.length, 1100, 'each reference asked once; the forgotten parse did not forget the digest')
   const spelled = await resolver.resolveOne('r.example/team/app-1099', deadlineIn(5000))
   t.equal(spelled.ok ? spelled.pinned : '', `r.example/team/app-1099:latest@${digestA}`, 'another spelling is its own lookup, pinned in its own spelling')
-  const uncached = resolverWith(async () => found(digest))
+  const uncached = resolverWith(async () => found(digest), { burstWindowMs: 0 })
   const before = await uncached.resolver.resolveOne('r.example/team/app-0:1', deadlineIn(5000))
   digest = `sha256:${'b'.repeat(64)}`
   const moved = await uncached.resolver.resolveOne('r.example/team/app-0:1', deadlineIn(5000))
