@@ -46,7 +46,8 @@ function checkPinned (who: string, body: string, bench: BenchRegistry): void {
 
 async function coldPair (work: Workspace, bench: BenchRegistry, digester: Running, admissions: number): Promise<DigesterColdFigures> {
   const ours = await startOurs(work, `ours-vs-digester-${bench.mode}`, {
-    resolver: { cacheTtlSeconds: 0 },
+    // Cold means asked: no cache, no burst window (the digester has neither).
+    resolver: { cacheTtlSeconds: 0, burstWindowMs: 0 },
     registries: [bench.settings],
     credentials: { dockerConfigFiles: [bench.dockerConfigFile] }
   })
