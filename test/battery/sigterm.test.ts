@@ -33,7 +33,9 @@ t.test('SIGTERM during sustained load', async (t) => {
   const configFile = join(dir, 'config.yaml')
   await writeFile(configFile, stringify({
     server: { host: '127.0.0.1', port: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile, shutdownDelaySeconds },
-    registries: [{ host: slow.host, insecure: true }]
+    registries: [{ host: slow.host, insecure: true }],
+    // Every admission waits for the slow registry, so some are in flight at SIGTERM; a reused answer would not.
+    resolver: { burstWindowMs: 0 }
   }))
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', configFile], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
