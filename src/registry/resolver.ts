@@ -40,13 +40,10 @@ interface LookupTarget {
   endpoint: Endpoint
   /** the digest cache's and single flight's key: where the lookup really goes */
   key: string
-  /** the last pinned spelling made for this reference */
-  lastPinned?: { digest: string, reference: string }
 }
 
-// Warm admissions look the same few references up again and again; parsing each one, building its endpoint URL and
-// re-checking the digest every time was a large share of a cached lookup (BENCHMARKS.md). Bounded, because the
-// references come from users.
+// Warm admissions look the same few references up again and again; parsing each one and building its endpoint URL
+// every time was a large share of a cached lookup (BENCHMARKS.md). Bounded, because the references come from users.
 const maxRememberedTargets = 1024
 // Digests kept by cacheTtlSeconds or burstWindowMs; expired ones are only replaced, so the count is bounded instead.
 const maxCachedDigests = 10_000
@@ -89,7 +86,7 @@ export class RegistryResolver implements Resolver {
     const cached = this.#cache.get(key)
     if (cached !== undefined && cached.expiresAt > started) {
       this.#emit(location.registry, 'cached', 0, undefined, started)
-      return { ok: true, original, pinned: pinnedFor(target, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
+      return { ok: true, original, pinned: pinnedReference(parsed, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
     }
     try {
       const found = await this.#shared(key, deadline, { registry: location.registry, repository: location.repository, reference: tag },
@@ -99,7 +96,7 @@ export class RegistryResolver implements Resolver {
       const keepMs = Math.max(cacheTtlSeconds * 1000, burstWindowMs)
       if (keepMs > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType, expiresAt: this.#now() + keepMs })
       this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
-      return { ok: true, original, pinned: pinnedFor(target, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
+      return { ok: true, original, pinned: pinnedReference(parsed, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
     } catch (error) {
       const typed = error instanceof RegistryError
         ? error
@@ -188,9 +185,4 @@ export class RegistryResolver implements Resolver {
   #emit (registry: string, outcome: string, requests: number, credentialSource: string | undefined, started: number): void {
     this.#options.onLookup?.({ registry, outcome, requests, credentialSource, durationMs: this.#now() - started })
   }
-}
-
-function pinnedFor (target: LookupTarget, digest: string): string {
-  if (target.lastPinned?.digest !== digest) target.lastPinned = { digest, reference: pinnedReference(target.parsed, digest) }
-  return target.lastPinned.reference
 }
