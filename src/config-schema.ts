@@ -35,7 +35,9 @@ export const configSchema = {
         requestTimeoutSeconds: { type: 'number', minimum: 1, maximum: 120, default: 30 },
         headersTimeoutSeconds: { type: 'number', minimum: 1, maximum: 60, default: 10 },
         keepAliveTimeoutSeconds: { type: 'number', minimum: 1, maximum: 600, default: 65 },
-        certReloadIntervalSeconds: { type: 'number', minimum: 0.05, maximum: 3600, default: 10 }
+        certReloadIntervalSeconds: { type: 'number', minimum: 0.05, maximum: 3600, default: 10 },
+        metricsHost: { type: 'string', default: '0.0.0.0' },
+        metricsPort: { type: 'integer', minimum: 0, maximum: 65535, default: 9090 }
       }
     },
     admission: {
@@ -45,7 +47,9 @@ export const configSchema = {
       properties: {
         maxResolveSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 8 },
         safetyMarginMs: { type: 'integer', minimum: 0, maximum: 10000, default: 1500 },
-        annotationKey: { type: 'string', pattern: '^[a-z0-9.-]+/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', default: 'ate.dev/pinned-images' }
+        annotationKey: { type: 'string', pattern: '^[a-z0-9.-]+/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', default: 'ate.dev/pinned-images' },
+        maxContainers: { type: 'integer', minimum: 1, maximum: 10000, default: 10 },
+        maxImageReferences: { type: 'integer', minimum: 1, maximum: 10001, default: 11 }
       }
     },
     resolver: {
@@ -59,7 +63,9 @@ export const configSchema = {
         retryBaseDelayMs: { type: 'integer', minimum: 0, maximum: 10000, default: 200 },
         perRequestTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5 },
         manifestMethod: { enum: ['head', 'get'], default: 'head' },
-        userAgent: { type: 'string', minLength: 1, default: 'actortemplate-webhook' }
+        userAgent: { type: 'string', minLength: 1, default: 'actortemplate-webhook' },
+        maxLookupsInFlight: { type: 'integer', minimum: 1, maximum: 1024, default: 32 },
+        maxLookupsInFlightPerRegistry: { type: 'integer', minimum: 1, maximum: 256, default: 8 }
       }
     },
     registries: { type: 'array', items: registrySchema, default: [] },

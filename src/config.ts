@@ -94,6 +94,9 @@ export interface Config {
     keepAliveTimeoutSeconds: number
     /** how often the cert and key files are re-read (file watches trigger earlier reloads where they work) */
     certReloadIntervalSeconds: number
+    /** /metrics is served here, plain HTTP, apart from the admission port (issue 13 §5); 0 picks a free port */
+    metricsHost: string
+    metricsPort: number
   }
   admission: {
     /** cap on the registry budget of one admission, whatever the apiserver's ?timeout= says */
@@ -101,6 +104,13 @@ export interface Config {
     /** kept back from the apiserver's ?timeout= so our answer arrives before it gives up */
     safetyMarginMs: number
     annotationKey: string
+    /**
+     * The CRD's maxItems, enforced by the apiserver only AFTER mutating webhooks run: checked here first so a hostile
+     * template is denied before any registry request (issue 13 §1).
+     */
+    maxContainers: number
+    /** containers plus the pause image */
+    maxImageReferences: number
   }
   resolver: {
     /** 0 = off: every CREATE asks the registry, so a moved tag is noticed at once */
@@ -116,6 +126,9 @@ export interface Config {
     /** 'head' trusts Docker-Content-Digest and spares Docker Hub pull quota; 'get' hashes every manifest */
     manifestMethod: 'head' | 'get'
     userAgent: string
+    /** lookups in flight across all admissions; more wait in line within their deadline */
+    maxLookupsInFlight: number
+    maxLookupsInFlightPerRegistry: number
   }
   registries: RegistryConfig[]
   credentials: CredentialsConfig
