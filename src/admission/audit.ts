@@ -1,4 +1,4 @@
-import { RecentMap } from '../recent-map.js'
+import { LRUCache } from 'lru-cache'
 
 /**
  * Audit annotations. The apiserver prefixes each key with `<webhook name>/` and drops, with only a log line, any key
@@ -13,8 +13,8 @@ export function isValidAuditKey (key: string): boolean {
   return key.length <= maxNamePartLength && namePart.test(key)
 }
 
-// Every admission asks for the keys of the same few fields.
-const pinKeys = new RecentMap<string, string>(256)
+// Every admission asks for the keys of the same few fields; field paths are ours (bounded by the container limit).
+const pinKeys = new LRUCache<string, string>({ max: 256 })
 
 /** `spec.containers[1].image` → `pin.spec.containers.1.image` */
 export function pinAuditKey (field: string): string {

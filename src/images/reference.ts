@@ -1,5 +1,5 @@
 import { InvalidReferenceError } from '../errors.js'
-import { RecentMap } from '../recent-map.js'
+import { LRUCache } from 'lru-cache'
 import { parseDigest, shortDigest } from './digest.js'
 
 /**
@@ -113,8 +113,9 @@ function tagProblem (tag: string): string | undefined {
 }
 
 // The same few references are parsed on every admission (plan, resolver, annotation records); parsing is pure, so
-// the answers for valid ones are kept, frozen, and bounded because references come from users.
-const parsedRecently = new RecentMap<string, ImageReference>(1024)
+// the answers for valid ones are kept, frozen, and bounded in count and in characters because references come from
+// users (a 7 MB request body could otherwise park megabyte-long keys here).
+const parsedRecently = new LRUCache<string, ImageReference>({ max: 1024, maxSize: 1 << 20, sizeCalculation: (_value, key) => key.length + 1 })
 
 /** Parses `[domain "/"] path [":" tag] ["@" digest]` (distribution/reference), recording the user's spelling unchanged. */
 export function parseReference (text: string): ImageReference {
