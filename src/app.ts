@@ -69,8 +69,8 @@ function install<S extends RawServerBase> (app: FastifyInstance<S>, config: Read
       const timeout = request.query.timeout
       const budgetMs = resolveBudgetMs(Array.isArray(timeout) ? timeout[0] : timeout, config.admission)
       const { result: outcome, registryRequests } = await metrics.tally(async (): Promise<AdmissionOutcome> => webhook === 'mutate'
-        ? await mutateReview(review, { resolver: deps.resolver, deadline: deadlineIn(budgetMs), annotationKey: config.admission.annotationKey, now })
-        : validateReview(review))
+        ? await mutateReview(review, { resolver: deps.resolver, deadline: deadlineIn(budgetMs), annotationKey: config.admission.annotationKey, limits: config.admission, now })
+        : validateReview(review, config.admission))
       const seconds = (performance.now() - started) / 1000
       metrics.countOldObjectReuse(outcome.pins.filter((pin) => pin.source === 'old-object').length)
       metrics.observeAdmission(webhook, outcome.decision, outcome.reason, seconds)

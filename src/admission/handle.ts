@@ -1,5 +1,6 @@
 import type { Deadline, Resolver } from '../registry/types.js'
 import { isRecord } from './images.js'
+import type { AdmissionLimits } from './limits.js'
 import { jsonEqual } from './json-equal.js'
 import { decideMutation, lookups, planPins } from './mutate.js'
 import type { Pin } from './pin.js'
@@ -31,6 +32,7 @@ export interface MutateContext {
   resolver: Resolver
   deadline: Deadline
   annotationKey: string
+  limits: AdmissionLimits
   now: () => Date
 }
 
@@ -71,7 +73,7 @@ export async function mutateReview (request: AdmissionRequest, context: MutateCo
   if (!isRecord(object)) return deniedOutcome(request.uid, objectProblem())
   if (specUnchanged(request)) return { review: allowed(request.uid), decision: Decision.allowed, reason: 'spec-unchanged', pins: [], problems: [] }
   try {
-    const plan = planPins(object, request.oldObject)
+    const plan = planPins(object, context.limits, request.oldObject)
     // Malformed references deny anyway; asking the registry for the rest would only spend quota.
     const resolutions = plan.problems.length > 0 || plan.toResolve.length === 0
       ? new Map()
@@ -96,11 +98,11 @@ export async function mutateReview (request: AdmissionRequest, context: MutateCo
   }
 }
 
-export function validateReview (request: AdmissionRequest): AdmissionOutcome {
+export function validateReview (request: AdmissionRequest, limits: AdmissionLimits): AdmissionOutcome {
   const skip = skipReason(request)
   if (skip !== undefined) return { review: allowed(request.uid), decision: Decision.allowed, reason: skip, pins: [], problems: [] }
   try {
-    const problems = isRecord(request.object) ? validateTemplate(request.object, { requireDigest: true }) : objectProblem()
+    const problems = isRecord(request.object) ? validateTemplate(request.object, { requireDigest: true, limits }) : objectProblem()
     if (problems.length > 0 && specUnchanged(request)) {
       // Still visible: kubectl prints each as a Warning line.
       const warnings = problems.map((problem) => `stored spec: ${formatProblem(problem)}`)

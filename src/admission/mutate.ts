@@ -4,6 +4,7 @@ import type { Resolution } from '../registry/types.js'
 import { formatPinRecords, mergePinRecords, parsePinRecords } from './annotation.js'
 import { pinAuditKey } from './audit.js'
 import { imageSlots, isRecord, type ImageSlot } from './images.js'
+import { limitProblems, type AdmissionLimits } from './limits.js'
 import { annotationOperation, type PatchOperation } from './patch.js'
 import { PinSource, type Pin } from './pin.js'
 import type { Problem } from './problem.js'
@@ -21,7 +22,7 @@ export interface PinPlan {
   /** tag references equal to the stored object's pinned reference at the same field: its digest is reused (issue #3) */
   reused: Pin[]
   toResolve: ImageSlot[]
-  /** references that do not parse; they can never be pinned */
+  /** references that do not parse, or more of them than the CRD allows; either way nothing is looked up */
   problems: Problem[]
 }
 
@@ -36,7 +37,10 @@ function reusableDigest (reference: ReturnType<typeof parseReference>, stored: s
   }
 }
 
-export function planPins (object: unknown, oldObject?: unknown): PinPlan {
+export function planPins (object: unknown, limits: AdmissionLimits, oldObject?: unknown): PinPlan {
+  // Before any slot is built: a template over the CRD's limits is denied on its size alone (issue 13 §1).
+  const tooMany = limitProblems(object, limits)
+  if (tooMany.length > 0) return { slots: [], reused: [], toResolve: [], problems: tooMany }
   const stored = new Map(imageSlots(oldObject).map((slot) => [slot.field, slot.reference]))
   const plan: PinPlan = { slots: imageSlots(object), reused: [], toResolve: [], problems: [] }
   for (const slot of plan.slots) {
