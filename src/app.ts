@@ -9,6 +9,7 @@ import type { Metrics, Webhook } from './metrics.js'
 import { deadlineIn, type Resolver } from './registry/types.js'
 import { Readiness } from './readiness.js'
 import { admissionLogEntry } from './admission/log-entry.js'
+import { IssuedRecords } from './admission/issued-records.js'
 
 /**
  * The HTTP surface: routes, body limits and the error handler. buildApp never listens (tests use inject());
@@ -51,6 +52,7 @@ function errorBody (status: number, message: string): { statusCode: number, erro
 function install<S extends RawServerBase> (app: FastifyInstance<S>, config: Readonly<Config>, deps: AppDeps): void {
   const now = deps.now ?? (() => new Date())
   const { metrics, readiness } = deps
+  const issued = new IssuedRecords()
 
   async function answer (webhook: Webhook, request: FastifyRequest<AdmissionRoute, S>, reply: FastifyReply<AdmissionRoute, S>): Promise<void> {
     const started = performance.now()
@@ -69,7 +71,7 @@ function install<S extends RawServerBase> (app: FastifyInstance<S>, config: Read
       const timeout = request.query.timeout
       const budgetMs = resolveBudgetMs(Array.isArray(timeout) ? timeout[0] : timeout, config.admission)
       const { result: outcome, registryRequests } = await metrics.tally(async (): Promise<AdmissionOutcome> => webhook === 'mutate'
-        ? await mutateReview(review, { resolver: deps.resolver, deadline: deadlineIn(budgetMs), annotationKey: config.admission.annotationKey, limits: config.admission, now })
+        ? await mutateReview(review, { resolver: deps.resolver, deadline: deadlineIn(budgetMs), annotationKey: config.admission.annotationKey, limits: config.admission, issued, now })
         : validateReview(review, config.admission))
       const seconds = (performance.now() - started) / 1000
       metrics.countOldObjectReuse(outcome.pins.filter((pin) => pin.source === 'old-object').length)

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { mutateReview, validateReview, type AdmissionOutcome } from '../../src/admission/handle.js'
+import { IssuedRecords } from '../../src/admission/issued-records.js'
 import { decodeReview } from '../../src/admission/review.js'
 import { loadConfig } from '../../src/config.js'
 import { ErrorCode, RegistryError } from '../../src/errors.js'
@@ -12,8 +13,8 @@ const annotationKey = 'ate.dev/pinned-images'
 const limits = loadConfig({}, {}).admission
 const now = (): Date => new Date('2026-11-29T03:00:00.000Z')
 
-async function mutate (review: ReviewFixture, resolver = new FakeResolver(), key = annotationKey): Promise<AdmissionOutcome> {
-  return await mutateReview(decodeReview(review), { resolver, deadline: deadlineIn(5000), annotationKey: key, limits, now })
+async function mutate (review: ReviewFixture, resolver = new FakeResolver(), key = annotationKey, issued?: IssuedRecords): Promise<AdmissionOutcome> {
+  return await mutateReview(decodeReview(review), { resolver, deadline: deadlineIn(5000), annotationKey: key, limits, issued, now })
 }
 
 /** The object the apiserver would store: the patch applied strictly, then the CRD schema (contains('@')) checked. */
@@ -72,10 +73,11 @@ t.test('CREATE with generateName: every tag pinned in one batch, pinned refs unt
 
 t.test('mutating the stored result again changes nothing (reinvocation is a no-op)', async (t) => {
   const review = loadReview('create-generate-name')
-  const first = await mutate(review)
+  const issued = new IssuedRecords()
+  const first = await mutate(review, new FakeResolver(), annotationKey, issued)
   review.request.object = stored(t, review, first)
   const resolver = new FakeResolver()
-  const second = await mutate(review, resolver)
+  const second = await mutate(review, resolver, annotationKey, issued)
   t.equal(second.decision, 'allowed')
   t.equal(second.review.response.patch, undefined)
   t.equal(second.review.response.patchType, undefined, 'no patchType without a patch')
