@@ -1,11 +1,11 @@
 import { pino } from 'pino'
-import { Readiness } from '../app.js'
+import { Readiness } from '../http/app.js'
 import { loadConfig } from '../config.js'
-import { createMetrics } from '../metrics.js'
+import { createMetrics } from '../http/metrics.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
 import { startKubeIntegration } from '../kube/integration.js'
-import { handleSignals, startServer } from '../server.js'
+import { handleSignals, startServer } from '../http/server.js'
 import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
 
 export const serveUsage = `usage: actortemplate-webhook serve [--config FILE] [--host ADDRESS] [--port PORT] [--tls-cert FILE] [--tls-key FILE]

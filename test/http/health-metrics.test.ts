@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ErrorCode, RegistryError } from '../../src/errors.js'
-import { createMetrics } from '../../src/metrics.js'
+import { createMetrics } from '../../src/http/metrics.js'
 import { FakeResolver, pinnedAnswer } from '../fixtures/fake-resolver.js'
 import { loadReview } from '../fixtures/reviews/index.js'
 import { startApp } from './app-harness.js'

@@ -9,9 +9,9 @@ import { pino } from 'pino'
 import t from 'tap'
 import { stringify } from 'yaml'
 import { loadConfig } from '../../src/config.js'
-import { createMetrics } from '../../src/metrics.js'
-import { Readiness } from '../../src/readiness.js'
-import { startServer } from '../../src/server.js'
+import { createMetrics } from '../../src/http/metrics.js'
+import { Readiness } from '../../src/http/readiness.js'
+import { startServer } from '../../src/http/server.js'
 import type { Resolver } from '../../src/registry/types.js'
 import { CertificateManager } from '../../src/kube/certificate-manager.js'
 import { servingNames } from '../../src/kube/from-config.js'
@@ -20,7 +20,7 @@ import { servingFileWriter } from '../../src/kube/serving-files.js'
 import { FakeKubeApi } from './certs-fake-api.js'
 
 /**
- * Self-managed certificates through the real server (src/server.ts), with the Kubernetes API faked: readiness waits for
+ * Self-managed certificates through the real server (src/http/server.ts), with the Kubernetes API faked: readiness waits for
  * caBundle, and a CA rotation reaches TLS clients without a restart, while clients holding the published caBundle
  * never fail a handshake.
  */

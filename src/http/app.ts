@@ -1,15 +1,15 @@
 import type { Server as HttpsServer, ServerOptions as HttpsOptions } from 'node:https'
 import { performance } from 'node:perf_hooks'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawServerBase } from 'fastify'
-import type { Config } from './config.js'
-import { mutateReview, validateReview, type AdmissionOutcome } from './admission/handle.js'
-import { resolveBudgetMs } from './admission/deadline.js'
-import { decodeReview, InvalidReviewError, type AdmissionRequest } from './admission/review.js'
+import type { Config } from '../config.js'
+import { mutateReview, validateReview, type AdmissionOutcome } from '../admission/handle.js'
+import { resolveBudgetMs } from '../admission/deadline.js'
+import { decodeReview, InvalidReviewError, type AdmissionRequest } from '../admission/review.js'
 import type { Metrics, Webhook } from './metrics.js'
-import { deadlineIn, type Resolver } from './registry/types.js'
+import { deadlineIn, type Resolver } from '../registry/types.js'
 import { Readiness } from './readiness.js'
-import { admissionLogEntry } from './admission/log-entry.js'
-import { IssuedRecords } from './admission/issued-records.js'
+import { admissionLogEntry } from '../admission/log-entry.js'
+import { IssuedRecords } from '../admission/issued-records.js'
 
 /**
  * The HTTP surface: routes, body limits and the error handler. buildApp never listens (tests use inject());

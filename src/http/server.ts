@@ -7,8 +7,8 @@ import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from './app.js'
-import type { Config } from './config.js'
-import { ConfigError } from './errors.js'
+import type { Config } from '../config.js'
+import { ConfigError } from '../errors.js'
 
 /**
  * The only code that opens ports, reads certificate files and handles signals. HTTPS over HTTP/1.1 only (no h2:
