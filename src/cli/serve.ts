@@ -10,7 +10,8 @@ import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
 
 export const serveUsage = `usage: actortemplate-webhook serve [--config FILE] [--host ADDRESS] [--port PORT] [--tls-cert FILE] [--tls-key FILE]
                                   [--insecure-registry HOST[:PORT]]... [--log-level LEVEL]
-Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz, /readyz and /metrics over HTTPS.
+Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz and /readyz over HTTPS, and GET /metrics over
+plain HTTP on server.metricsHost:server.metricsPort (default 0.0.0.0:9090).
 Flags win over the environment (ATW_*), which wins over the config file. SIGTERM: readyz turns false, the server keeps
 answering for server.shutdownDelaySeconds, finishes in-flight requests and exits 0. Exit 2 on a bad configuration.`
 

@@ -95,9 +95,6 @@ function install<S extends RawServerBase> (app: FastifyInstance<S>, config: Read
     if (readiness.ready) return { status: 'ok' }
     return await reply.code(503).send({ status: 'not ready', reasons: readiness.reasons })
   })
-  app.get('/metrics', async (_request, reply) => {
-    await reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
-  })
 
   // Once shutdown starts, every answer closes its connection so clients move to another replica during the delay.
   app.addHook('onSend', async (_request, reply) => {

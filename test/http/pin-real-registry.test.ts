@@ -37,7 +37,7 @@ async function setupWith (t: Test, options: { credentials?: boolean } = {}): Pro
   const registry = await startRegistry({ mode: 'token', t, tokenServer: { requireCredentials: true } })
   const [agent, pause] = await Promise.all([push(registry, buildOciIndex(), 'team/agent', '1.4'), push(registry, buildOciImage(), 'team/pause', '3.10')])
   const tls = await writeTlsFiles(await mkdtemp(join(tmpdir(), 'atw-real-')))
-  const base = testConfig({ server: { host: '127.0.0.1', port: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile, shutdownDelaySeconds: 0 } })
+  const base = testConfig({ server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile, shutdownDelaySeconds: 0 } })
   const config: Readonly<Config> = { ...base, registries: [{ insecure: false, allowLinkLocal: false, allowedRealmHosts: [], ...registryConfigFor(registry) }] }
   const credentials = new StaticCredentials(options.credentials === false
     ? new Map()

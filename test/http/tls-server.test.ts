@@ -27,6 +27,8 @@ async function start (t: Teardown, options: { resolver?: FakeResolver, shutdownD
     server: {
       host: '127.0.0.1',
       port: 0,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
       tlsCert: tls.certFile,
       tlsKey: tls.keyFile,
       shutdownDelaySeconds: options.shutdownDelaySeconds ?? 0,

@@ -76,7 +76,7 @@ export function batteryConfig (options: BatteryWebhookOptions & { tlsCert: strin
   const base = loadConfig({}, {})
   return {
     ...base,
-    server: { ...base.server, host: '127.0.0.1', port: 0, tlsCert: options.tlsCert, tlsKey: options.tlsKey, shutdownDelaySeconds: 0, ...options.server },
+    server: { ...base.server, host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: options.tlsCert, tlsKey: options.tlsKey, shutdownDelaySeconds: 0, ...options.server },
     admission: { ...base.admission, ...options.admission },
     resolver: { ...base.resolver, ...options.resolver },
     registries: (options.registries ?? []).map((registry) => ({ insecure: false, allowLinkLocal: false, allowedRealmHosts: [], ...registry }))

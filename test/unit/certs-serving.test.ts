@@ -53,7 +53,7 @@ t.test('startKubeIntegration before startServer: files exist, readiness waits fo
   const dir = await mkdtemp(join(tmpdir(), 'atw-serving-'))
   const file = join(dir, 'config.yaml')
   await writeFile(file, stringify({
-    server: { host: '127.0.0.1', port: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 0.1 },
+    server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 0.1 },
     certificates: {
       mode: 'self-managed', namespace: 'hooks', serviceName: 'atw',
       caValidityDays: 100, caRenewBeforeDays: 20, leafValidityDays: 10, leafRenewBeforeDays: 3, caBundleSettleSeconds: 60
@@ -89,7 +89,7 @@ t.test('renewals and CA rotations reach TLS clients without a restart, and no ha
   const dir = await mkdtemp(join(tmpdir(), 'atw-serving-'))
   const file = join(dir, 'config.yaml')
   await writeFile(file, stringify({
-    server: { host: '127.0.0.1', port: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 60 },
+    server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 60 },
     logLevel: 'silent'
   }))
   const config = loadConfig({ configFile: file }, {})
