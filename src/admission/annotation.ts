@@ -1,5 +1,6 @@
 import { parseReference, pinnedReference } from '../images/reference.js'
-import type { ImageSlot } from './images.js'
+import { isRecord, type ImageSlot } from './images.js'
+import { annotationOperation, removeAnnotationOperation, type PatchOperation } from './patch.js'
 import type { Pin, PinSource } from './pin.js'
 
 /**
@@ -11,6 +12,10 @@ import type { Pin, PinSource } from './pin.js'
  *
  * The stored image already shows the digest; this keeps the tag the user asked for, when it was resolved and whether
  * the answer was an index, where people look (`kubectl get -o yaml`).
+ *
+ * The webhook owns this annotation (issue 13 §4): whatever the request carries under the key is never copied, because a
+ * user could pre-set invented entries (`source: registry`, a zero digest) and have the webhook vouch for them. Records
+ * come only from this request's pins and from the stored object (oldObject on UPDATE), which the webhook wrote.
  */
 
 export interface PinRecord {
@@ -53,17 +58,17 @@ export function recordMatches (record: PinRecord, image: string): boolean {
 }
 
 /**
- * Records for the object after the patch: this request's pins, plus earlier records for untouched fields that still
- * describe their image (a record for an image the user has since replaced would be a lie). Document order.
+ * Records for the object after the patch: this request's pins, plus trusted earlier records (the stored object's, or
+ * our own from an earlier round) for untouched fields that still describe their image. Document order.
  */
-export function mergePinRecords (slots: readonly ImageSlot[], pins: readonly Pin[], existing: PinRecords,
-  resolvedAt: string, previous: PinRecords = {}): PinRecords {
+export function ownedPinRecords (slots: readonly ImageSlot[], pins: readonly Pin[], resolvedAt: string,
+  previous: PinRecords = {}): PinRecords {
   const byField = new Map(pins.map((pin) => [pin.field, pin]))
   const merged: PinRecords = {}
   for (const slot of slots) {
     const pin = byField.get(slot.field)
     if (pin === undefined) {
-      const record = existing[slot.field]
+      const record = previous[slot.field]
       if (record !== undefined && recordMatches(record, slot.reference)) merged[slot.field] = record
       continue
     }
@@ -78,4 +83,54 @@ export function mergePinRecords (slots: readonly ImageSlot[], pins: readonly Pin
 
 export function formatPinRecords (records: PinRecords): string {
   return JSON.stringify(records)
+}
+
+function annotationsOf (object: unknown): Record<string, unknown> {
+  const metadata = isRecord(object) ? object['metadata'] : undefined
+  const annotations = isRecord(metadata) ? metadata['annotations'] : undefined
+  return isRecord(annotations) ? annotations : {}
+}
+
+export interface AnnotationInput {
+  object: Record<string, unknown>
+  oldObject?: unknown
+  annotationKey: string
+  /** RFC 3339, recorded for this request's pins */
+  resolvedAt: string
+  /** true for a record this webhook wrote itself in an earlier round of the same request (see issued-records.ts) */
+  issuedByUs?: ((field: string, record: PinRecord) => boolean) | undefined
+}
+
+export interface OwnedAnnotation {
+  records: PinRecords
+  operations: PatchOperation[]
+}
+
+/**
+ * The records the webhook vouches for and the patch that makes the annotation say exactly that: set when it differs,
+ * removed when there is nothing to record but the request carries the key (a user's entries for images we never saw).
+ */
+export function ownedAnnotation (slots: readonly ImageSlot[], pins: readonly Pin[], input: AnnotationInput): OwnedAnnotation {
+  const annotations = annotationsOf(input.object)
+  const current = annotations[input.annotationKey]
+  const ours = Object.entries(parsePinRecords(current)).filter(([field, record]) => input.issuedByUs?.(field, record) === true)
+  // The stored object's records win over anything the request carries.
+  const trusted = { ...Object.fromEntries(ours), ...parsePinRecords(annotationsOf(input.oldObject)[input.annotationKey]) }
+  const records = ownedPinRecords(slots, pins, input.resolvedAt, trusted)
+  if (Object.keys(records).length === 0) {
+    return { records, operations: Object.hasOwn(annotations, input.annotationKey) ? [removeAnnotationOperation(input.annotationKey)] : [] }
+  }
+  const value = formatPinRecords(records)
+  return { records, operations: value === current ? [] : [annotationOperation(input.object, input.annotationKey, value)] }
+}
+
+/**
+ * For an UPDATE that leaves the spec as stored: the annotation goes back to exactly what the stored object says (or
+ * away, if it said nothing), so a metadata change cannot add or alter entries.
+ */
+export function restoreStoredAnnotation (object: Record<string, unknown>, oldObject: unknown, annotationKey: string): PatchOperation[] {
+  const annotations = annotationsOf(object)
+  const stored = annotationsOf(oldObject)[annotationKey]
+  if (typeof stored !== 'string') return Object.hasOwn(annotations, annotationKey) ? [removeAnnotationOperation(annotationKey)] : []
+  return annotations[annotationKey] === stored ? [] : [annotationOperation(object, annotationKey, stored)]
 }

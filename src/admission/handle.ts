@@ -1,5 +1,8 @@
 import type { Deadline, Resolver } from '../registry/types.js'
+import { restoreStoredAnnotation } from './annotation.js'
 import { isRecord } from './images.js'
+import type { IssuedRecords } from './issued-records.js'
+import type { AdmissionLimits } from './limits.js'
 import { jsonEqual } from './json-equal.js'
 import { decideMutation, lookups, planPins } from './mutate.js'
 import type { Pin } from './pin.js'
@@ -31,6 +34,9 @@ export interface MutateContext {
   resolver: Resolver
   deadline: Deadline
   annotationKey: string
+  limits: AdmissionLimits
+  /** records this process wrote, so a reinvocation keeps them; without it every carried entry is dropped */
+  issued?: IssuedRecords | undefined
   now: () => Date
 }
 
@@ -69,9 +75,15 @@ export async function mutateReview (request: AdmissionRequest, context: MutateCo
   if (skip !== undefined) return { review: allowed(request.uid), decision: Decision.allowed, reason: skip, pins: [], problems: [] }
   const object = request.object
   if (!isRecord(object)) return deniedOutcome(request.uid, objectProblem())
-  if (specUnchanged(request)) return { review: allowed(request.uid), decision: Decision.allowed, reason: 'spec-unchanged', pins: [], problems: [] }
   try {
-    const plan = planPins(object, request.oldObject)
+    if (specUnchanged(request)) {
+      // Nothing to pin, but the annotation is ours: a metadata UPDATE keeps only what the stored object recorded.
+      const operations = restoreStoredAnnotation(object, request.oldObject, context.annotationKey)
+      return operations.length === 0
+        ? { review: allowed(request.uid), decision: Decision.allowed, reason: 'spec-unchanged', pins: [], problems: [] }
+        : { review: patched(request.uid, operations), decision: Decision.patched, reason: 'annotation', pins: [], problems: [] }
+    }
+    const plan = planPins(object, context.limits, request.oldObject)
     // Malformed references deny anyway; asking the registry for the rest would only spend quota.
     const resolutions = plan.problems.length > 0 || plan.toResolve.length === 0
       ? new Map()
@@ -80,14 +92,16 @@ export async function mutateReview (request: AdmissionRequest, context: MutateCo
       object,
       oldObject: request.oldObject,
       annotationKey: context.annotationKey,
-      resolvedAt: context.now().toISOString()
+      resolvedAt: context.now().toISOString(),
+      issuedByUs: context.issued?.vouches
     })
     if (mutation.kind === 'denied') return deniedOutcome(request.uid, mutation.problems)
+    if (mutation.kind === 'patched') context.issued?.remember(mutation.records)
     if (mutation.kind === 'unchanged') return { review: allowed(request.uid), decision: Decision.allowed, reason: 'unchanged', pins: [], problems: [] }
     return {
       review: patched(request.uid, mutation.operations, { warnings: mutation.warnings, auditAnnotations: auditAnnotations(mutation.auditAnnotations) }),
       decision: Decision.patched,
-      reason: 'pinned',
+      reason: mutation.pins.length === 0 ? 'annotation' : 'pinned',
       pins: mutation.pins,
       problems: []
     }
@@ -96,11 +110,11 @@ export async function mutateReview (request: AdmissionRequest, context: MutateCo
   }
 }
 
-export function validateReview (request: AdmissionRequest): AdmissionOutcome {
+export function validateReview (request: AdmissionRequest, limits: AdmissionLimits): AdmissionOutcome {
   const skip = skipReason(request)
   if (skip !== undefined) return { review: allowed(request.uid), decision: Decision.allowed, reason: skip, pins: [], problems: [] }
   try {
-    const problems = isRecord(request.object) ? validateTemplate(request.object, { requireDigest: true }) : objectProblem()
+    const problems = isRecord(request.object) ? validateTemplate(request.object, { requireDigest: true, limits }) : objectProblem()
     if (problems.length > 0 && specUnchanged(request)) {
       // Still visible: kubectl prints each as a Warning line.
       const warnings = problems.map((problem) => `stored spec: ${formatProblem(problem)}`)

@@ -1,10 +1,11 @@
 import { InvalidReferenceError } from '../errors.js'
 import { parseReference, pinnedReference } from '../images/reference.js'
 import type { Resolution } from '../registry/types.js'
-import { formatPinRecords, mergePinRecords, parsePinRecords } from './annotation.js'
+import { ownedAnnotation, type AnnotationInput, type PinRecords } from './annotation.js'
 import { pinAuditKey } from './audit.js'
-import { imageSlots, isRecord, type ImageSlot } from './images.js'
-import { annotationOperation, type PatchOperation } from './patch.js'
+import { imageSlots, type ImageSlot } from './images.js'
+import { limitProblems, type AdmissionLimits } from './limits.js'
+import type { PatchOperation } from './patch.js'
 import { PinSource, type Pin } from './pin.js'
 import type { Problem } from './problem.js'
 import { problemFromError } from './response.js'
@@ -21,7 +22,7 @@ export interface PinPlan {
   /** tag references equal to the stored object's pinned reference at the same field: its digest is reused (issue #3) */
   reused: Pin[]
   toResolve: ImageSlot[]
-  /** references that do not parse; they can never be pinned */
+  /** references that do not parse, or more of them than the CRD allows; either way nothing is looked up */
   problems: Problem[]
 }
 
@@ -36,7 +37,10 @@ function reusableDigest (reference: ReturnType<typeof parseReference>, stored: s
   }
 }
 
-export function planPins (object: unknown, oldObject?: unknown): PinPlan {
+export function planPins (object: unknown, limits: AdmissionLimits, oldObject?: unknown): PinPlan {
+  // Before any slot is built: a template over the CRD's limits is denied on its size alone (issue 13 §1).
+  const tooMany = limitProblems(object, limits)
+  if (tooMany.length > 0) return { slots: [], reused: [], toResolve: [], problems: tooMany }
   const stored = new Map(imageSlots(oldObject).map((slot) => [slot.field, slot.reference]))
   const plan: PinPlan = { slots: imageSlots(object), reused: [], toResolve: [], problems: [] }
   for (const slot of plan.slots) {
@@ -72,24 +76,12 @@ export function lookups (plan: PinPlan): string[] {
   return [...new Set(plan.toResolve.map((slot) => slot.reference))]
 }
 
-export interface MutationInput {
-  object: Record<string, unknown>
-  oldObject?: unknown
-  annotationKey: string
-  /** RFC 3339, recorded in the annotation */
-  resolvedAt: string
-}
+export type MutationInput = AnnotationInput
 
 export type Mutation =
   | { kind: 'unchanged' }
   | { kind: 'denied', problems: Problem[] }
-  | { kind: 'patched', pins: Pin[], operations: PatchOperation[], warnings: string[], auditAnnotations: Array<[string, string]> }
-
-function annotationsOf (object: unknown): Record<string, unknown> {
-  const metadata = isRecord(object) ? object['metadata'] : undefined
-  const annotations = isRecord(metadata) ? metadata['annotations'] : undefined
-  return isRecord(annotations) ? annotations : {}
-}
+  | { kind: 'patched', pins: Pin[], records: PinRecords, operations: PatchOperation[], warnings: string[], auditAnnotations: Array<[string, string]> }
 
 export function decideMutation (plan: PinPlan, resolutions: ReadonlyMap<string, Resolution>, input: MutationInput): Mutation {
   // Malformed references deny on their own; the other references were not looked up (see mutateReview).
@@ -115,17 +107,18 @@ export function decideMutation (plan: PinPlan, resolutions: ReadonlyMap<string, 
   const position = new Map(plan.slots.map((slot, index) => [slot.field, index]))
   const byPosition = (a: { field: string }, b: { field: string }): number => (position.get(a.field) ?? 0) - (position.get(b.field) ?? 0)
   if (problems.length > 0) return { kind: 'denied', problems: problems.sort(byPosition) }
-  if (pins.length === 0) return { kind: 'unchanged' }
   pins.sort(byPosition)
 
-  const operations: PatchOperation[] = pins.map((pin) => ({ op: 'replace', path: pin.pointer, value: pin.pinned }))
-  const current = annotationsOf(input.object)[input.annotationKey]
-  const records = mergePinRecords(plan.slots, pins, parsePinRecords(current), input.resolvedAt,
-    parsePinRecords(annotationsOf(input.oldObject)[input.annotationKey]))
-  const value = formatPinRecords(records)
-  if (value !== current) operations.push(annotationOperation(input.object, input.annotationKey, value))
+  // Even with nothing to pin, entries the user wrote under our key are corrected (issue 13 §4).
+  const annotation = ownedAnnotation(plan.slots, pins, input)
+  const operations: PatchOperation[] = [
+    ...pins.map((pin): PatchOperation => ({ op: 'replace', path: pin.pointer, value: pin.pinned })),
+    ...annotation.operations
+  ]
+  if (operations.length === 0) return { kind: 'unchanged' }
   return {
     kind: 'patched',
+    records: annotation.records,
     pins,
     operations,
     warnings: pins.map(pinWarning),

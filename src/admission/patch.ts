@@ -7,6 +7,7 @@
 export type PatchOperation =
   | { op: 'replace', path: string, value: unknown }
   | { op: 'add', path: string, value: unknown }
+  | { op: 'remove', path: string }
 
 /** RFC 6901 §3: `~` must become `~0` before `/` becomes `~1`, or `/` would turn into `~01`. */
 export function escapePointerToken (token: string): string {
@@ -31,6 +32,11 @@ export function annotationOperation (object: Record<string, unknown>, key: strin
   if (!isRecord(annotations)) return { op: 'add', path: '/metadata/annotations', value: { [key]: value } }
   const path = jsonPointer(['metadata', 'annotations', key])
   return Object.hasOwn(annotations, key) ? { op: 'replace', path, value } : { op: 'add', path, value }
+}
+
+/** Deletes metadata.annotations[key]; only call it after reading that the key is there, or the patch fails to apply. */
+export function removeAnnotationOperation (key: string): PatchOperation {
+  return { op: 'remove', path: jsonPointer(['metadata', 'annotations', key]) }
 }
 
 /** `patch` is a []byte on the wire, so Go's encoding/json expects standard base64 with padding. */

@@ -11,7 +11,8 @@ export const ProblemReason = {
   invalidReference: 'InvalidReference',
   missingImage: 'MissingImage',
   notPinnable: 'NotPinnable',
-  invalidObject: 'InvalidObject'
+  invalidObject: 'InvalidObject',
+  limitExceeded: 'LimitExceeded'
 } as const
 export type ProblemReason = (typeof ProblemReason)[keyof typeof ProblemReason]
 

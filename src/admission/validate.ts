@@ -1,6 +1,7 @@
 import { InvalidReferenceError } from '../errors.js'
 import { parseReference } from '../images/reference.js'
 import { containersOf, imageSlots, isRecord, missingImages } from './images.js'
+import { limitProblems, type AdmissionLimits } from './limits.js'
 import { ProblemReason, type Problem } from './problem.js'
 import { problemFromError } from './response.js'
 
@@ -16,6 +17,7 @@ export const reservedContainerName = 'pause'
 
 export interface ValidateOptions {
   requireDigest: boolean
+  limits: AdmissionLimits
 }
 
 function nameProblems (object: unknown): Problem[] {
@@ -75,6 +77,9 @@ export function validateTemplate (object: unknown, options: ValidateOptions): Pr
   if (!isRecord(object) || !isRecord(object['spec'])) {
     return [{ field: 'spec', reason: ProblemReason.invalidObject, message: 'an ActorTemplate needs a spec object' }]
   }
+  // Over the CRD's limits the template is refused on its size alone, without judging thousands of entries (issue 13 §1).
+  const tooMany = limitProblems(object, options.limits)
+  if (tooMany.length > 0) return tooMany
   const problems = [...nameProblems(object), ...imageProblems(object, options)]
   return problems.sort((a, b) => order(a.field) - order(b.field))
 }

@@ -51,7 +51,7 @@ export async function runPin (args: readonly string[], io: Io): Promise<number> 
   try {
     const sources = await readSources(positionals, io)
     const { templates } = templatesIn(sources)
-    const plans = templates.map((template) => ({ template, plan: planPins(template.object) }))
+    const plans = templates.map((template) => ({ template, plan: planPins(template.object, config.admission) }))
     const references = [...new Set(plans.flatMap(({ plan }) => lookups(plan)))]
     let resolutions = new Map<string, Resolution>()
     if (references.length > 0) {

@@ -1,16 +1,17 @@
 import { pino } from 'pino'
-import { Readiness } from '../app.js'
+import { Readiness } from '../http/app.js'
 import { loadConfig } from '../config.js'
-import { createMetrics } from '../metrics.js'
+import { createMetrics } from '../http/metrics.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
 import { startKubeIntegration } from '../kube/integration.js'
-import { handleSignals, startServer } from '../server.js'
+import { handleSignals, startServer } from '../http/server.js'
 import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
 
 export const serveUsage = `usage: actortemplate-webhook serve [--config FILE] [--host ADDRESS] [--port PORT] [--tls-cert FILE] [--tls-key FILE]
                                   [--insecure-registry HOST[:PORT]]... [--log-level LEVEL]
-Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz, /readyz and /metrics over HTTPS.
+Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz and /readyz over HTTPS, and GET /metrics over
+plain HTTP on server.metricsHost:server.metricsPort (default 0.0.0.0:9090).
 Flags win over the environment (ATW_*), which wins over the config file. SIGTERM: readyz turns false, the server keeps
 answering for server.shutdownDelaySeconds, finishes in-flight requests and exits 0. Exit 2 on a bad configuration.`
 

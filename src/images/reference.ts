@@ -31,6 +31,11 @@ const dockerHubEndpoint = 'registry-1.docker.io'
 const officialPrefix = 'library/'
 // distribution/reference ≥ v0.6.0: RepositoryNameTotalLengthMax applies to the path alone, not domain + path.
 const maxPathLength = 255
+// RFC 1035 §2.3.4 (253 in text form, 255 octets on the wire) and RFC 1123 §2.1. distribution/reference sets no limit,
+// but no registry can have a longer name, and past 255 bytes OpenSSL refuses the TLS server name (SNI) with an
+// exception that escapes the HTTP client's promise, so such a host must never reach the registry code (issue 13 §1).
+const maxHostLength = 253
+const maxLabelLength = 63
 
 // distribution/reference regexp.go
 const pathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
@@ -76,8 +81,12 @@ function domainProblem (domain: string): string | undefined {
   const [host = '', port, ...more] = domain.split(':')
   if (more.length > 0) return "domain may contain at most one ':' (IPv6 addresses need brackets, e.g. [::1]:5000)"
   if (host === '') return 'domain has no host before the port'
+  if (host.length > maxHostLength) return `registry host must be at most ${maxHostLength} characters, got ${host.length}`
   for (const component of host.split('.')) {
     if (component === '') return `domain ${JSON.stringify(host)} has an empty component`
+    if (component.length > maxLabelLength) {
+      return `domain component ${JSON.stringify(`${component.slice(0, 16)}…`)} must be at most ${maxLabelLength} characters, got ${component.length}`
+    }
     if (!domainComponent.test(component)) {
       return `domain component ${JSON.stringify(component)} may contain only letters, digits and '-', and must start and end with a letter or digit`
     }

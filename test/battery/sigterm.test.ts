@@ -32,7 +32,7 @@ t.test('SIGTERM during sustained load', async (t) => {
   const tls = await writeTlsFiles(join(dir, 'tls'))
   const configFile = join(dir, 'config.yaml')
   await writeFile(configFile, stringify({
-    server: { host: '127.0.0.1', port: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile, shutdownDelaySeconds },
+    server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile, shutdownDelaySeconds },
     registries: [{ host: slow.host, insecure: true }],
     // Every admission waits for the slow registry, so some are in flight at SIGTERM; a reused answer would not.
     resolver: { burstWindowMs: 0 }

@@ -29,7 +29,7 @@ async function serveAndStop (config: Record<string, unknown>, env: Record<string
   const tls = await writeTlsFiles(dir)
   const configFile = join(dir, 'config.yaml')
   const loadedFile = join(dir, 'loaded.txt')
-  await writeFile(configFile, stringify({ ...config, server: { host: '127.0.0.1', port: 0, shutdownDelaySeconds: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile } }))
+  await writeFile(configFile, stringify({ ...config, server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, shutdownDelaySeconds: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile } }))
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/cli/loaded-modules-hook.ts', 'src/main.ts', 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Only what the child needs: an inherited KUBECONFIG or ATW_* would change what it loads.

@@ -38,7 +38,7 @@ t.test('the real process: serves HTTPS, logs one JSON line per admission, SIGTER
   const dir = await mkdtemp(join(tmpdir(), 'atw-serve-'))
   const tls = await writeTlsFiles(dir)
   const configFile = join(dir, 'config.yaml')
-  await writeFile(configFile, 'server:\n  shutdownDelaySeconds: 1\n')
+  await writeFile(configFile, 'server:\n  shutdownDelaySeconds: 1\n  metricsHost: 127.0.0.1\n  metricsPort: 0\n')
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0',
     '--tls-cert', tls.certFile, '--tls-key', tls.keyFile, '--insecure-registry', 'localhost:5001', '--insecure-registry', 'localhost:5002'],
   { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -1,6 +1,10 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
+import { request } from 'undici'
 import { ErrorCode, RegistryError } from '../../src/errors.js'
-import { createMetrics } from '../../src/metrics.js'
+import { createMetrics } from '../../src/http/metrics.js'
+import { createMetricsServer } from '../../src/http/metrics-server.js'
 import { FakeResolver, pinnedAnswer } from '../fixtures/fake-resolver.js'
 import { loadReview } from '../fixtures/reviews/index.js'
 import { startApp } from './app-harness.js'
@@ -45,10 +49,14 @@ t.test('metrics: admissions by webhook/decision/reason, latency, resolutions, ca
   await app.inject({ method: 'POST', url: '/validate', payload: loadReview('create-invalid') })
   metrics.onLookup({ registry: 'third.example', outcome: 'cached', requests: 0, credentialSource: undefined, durationMs: 0 })
 
-  const response = await app.inject('/metrics')
+  t.equal((await app.inject('/metrics')).statusCode, 404, 'not on the admission port (issue 13 §5)')
+  const server = createMetricsServer(metrics.registry).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  const response = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^text\/plain; version=0\.0\.4/)
-  const text = response.body
+  const text = await response.body.text()
   t.match(text, /atw_admissions_total\{webhook="mutate",decision="patched",reason="pinned"\} 2/)
   t.match(text, /atw_admissions_total\{webhook="mutate",decision="denied",reason="REGISTRY_NOT_FOUND"\} 1/)
   t.match(text, /atw_admissions_total\{webhook="validate",decision="denied",reason="Unpinned"\} 1/)

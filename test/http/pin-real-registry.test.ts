@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { Agent, request } from 'undici'
-import { Readiness } from '../../src/app.js'
+import { Readiness } from '../../src/http/app.js'
 import type { AdmissionReviewResponse } from '../../src/admission/response.js'
 import type { Config } from '../../src/config.js'
-import { createMetrics, type Metrics } from '../../src/metrics.js'
+import { createMetrics, type Metrics } from '../../src/http/metrics.js'
 import { createRegistryStack } from '../../src/registry/create-resolver.js'
 import { StaticCredentials } from '../../src/registry/credentials.js'
 import { MediaType } from '../../src/registry/types.js'
-import { startServer, type RunningServer } from '../../src/server.js'
+import { startServer, type RunningServer } from '../../src/http/server.js'
 import { loadReview, type ReviewFixture } from '../fixtures/reviews/index.js'
 import { applyPatch, schemaErrors } from '../fixtures/schema/index.js'
 import { buildOciImage, buildOciIndex } from '../support/oci-layout.js'
@@ -37,7 +37,7 @@ async function setupWith (t: Test, options: { credentials?: boolean } = {}): Pro
   const registry = await startRegistry({ mode: 'token', t, tokenServer: { requireCredentials: true } })
   const [agent, pause] = await Promise.all([push(registry, buildOciIndex(), 'team/agent', '1.4'), push(registry, buildOciImage(), 'team/pause', '3.10')])
   const tls = await writeTlsFiles(await mkdtemp(join(tmpdir(), 'atw-real-')))
-  const base = testConfig({ server: { host: '127.0.0.1', port: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile, shutdownDelaySeconds: 0 } })
+  const base = testConfig({ server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: tls.certFile, tlsKey: tls.keyFile, shutdownDelaySeconds: 0 } })
   const config: Readonly<Config> = { ...base, registries: [{ insecure: false, allowLinkLocal: false, allowedRealmHosts: [], ...registryConfigFor(registry) }] }
   const credentials = new StaticCredentials(options.credentials === false
     ? new Map()

@@ -7,10 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import t from 'tap'
 import { Agent, request } from 'undici'
-import { Readiness } from '../../src/app.js'
+import { Readiness } from '../../src/http/app.js'
 import type { AdmissionReviewResponse } from '../../src/admission/response.js'
-import { createMetrics } from '../../src/metrics.js'
-import { startServer, type RunningServer } from '../../src/server.js'
+import { createMetrics } from '../../src/http/metrics.js'
+import { startServer, type RunningServer } from '../../src/http/server.js'
 import { FakeResolver, pinnedAnswer } from '../fixtures/fake-resolver.js'
 import { loadReview } from '../fixtures/reviews/index.js'
 import { createCa, issueCert, writeTlsFiles, type TlsFiles } from '../support/tls.js'
@@ -27,6 +27,8 @@ async function start (t: Teardown, options: { resolver?: FakeResolver, shutdownD
     server: {
       host: '127.0.0.1',
       port: 0,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
       tlsCert: tls.certFile,
       tlsKey: tls.keyFile,
       shutdownDelaySeconds: options.shutdownDelaySeconds ?? 0,

@@ -6,8 +6,8 @@
  */
 import { createServer, type Server } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, Readiness } from '../../src/app.js'
-import { createMetrics } from '../../src/metrics.js'
+import { buildApp, Readiness } from '../../src/http/app.js'
+import { createMetrics } from '../../src/http/metrics.js'
 import { createRegistryStack, type RegistryStack } from '../../src/registry/create-resolver.js'
 import { StaticCredentials } from '../../src/registry/credentials.js'
 import type { AdmissionReviewResponse } from '../../src/admission/response.js'

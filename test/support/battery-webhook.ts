@@ -9,14 +9,14 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { Agent } from 'undici'
 import { pino } from 'pino'
-import { Readiness } from '../../src/app.js'
+import { Readiness } from '../../src/http/app.js'
 import type { AdmissionReviewResponse } from '../../src/admission/response.js'
 import { loadConfig, type Config, type RegistryConfig } from '../../src/config.js'
-import { createMetrics, type Metrics } from '../../src/metrics.js'
+import { createMetrics, type Metrics } from '../../src/http/metrics.js'
 import { createRegistryStack, type RegistryStack } from '../../src/registry/create-resolver.js'
 import { StaticCredentials, type CredentialSource } from '../../src/registry/credentials.js'
 import type { Resolver } from '../../src/registry/types.js'
-import { startServer, type RunningServer } from '../../src/server.js'
+import { startServer, type RunningServer } from '../../src/http/server.js'
 import { getPath, postJson, webhookAgent, type Answer } from './battery-load.js'
 import type { Teardown } from './registry.js'
 import { writeTlsFiles, type TlsFiles } from './tls.js'
@@ -76,7 +76,7 @@ export function batteryConfig (options: BatteryWebhookOptions & { tlsCert: strin
   const base = loadConfig({}, {})
   return {
     ...base,
-    server: { ...base.server, host: '127.0.0.1', port: 0, tlsCert: options.tlsCert, tlsKey: options.tlsKey, shutdownDelaySeconds: 0, ...options.server },
+    server: { ...base.server, host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: options.tlsCert, tlsKey: options.tlsKey, shutdownDelaySeconds: 0, ...options.server },
     admission: { ...base.admission, ...options.admission },
     resolver: { ...base.resolver, ...options.resolver },
     registries: (options.registries ?? []).map((registry) => ({ insecure: false, allowLinkLocal: false, allowedRealmHosts: [], ...registry }))

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatPinRecords, mergePinRecords, parsePinRecords, recordMatches, type PinRecord } from '../../src/admission/annotation.js'
+import { formatPinRecords, ownedPinRecords, parsePinRecords, recordMatches, type PinRecord } from '../../src/admission/annotation.js'
 import { imageSlots } from '../../src/admission/images.js'
 import type { Pin } from '../../src/admission/pin.js'
 
@@ -22,24 +22,26 @@ t.test('a record matches the image it produced, :latest included', async (t) => 
   t.notOk(recordMatches(record('Bad Ref', digestA), 'Bad Ref'))
 })
 
-t.test('merge: new pins, still-true old records, stale records dropped, document order', async (t) => {
+t.test('owned: new pins, still-true stored records, stale ones dropped, document order', async (t) => {
   const object = { spec: { pauseImage: `p:1@${digestA}`, containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: `b:2@${digestB}` }] } }
   const slots = imageSlots(object)
   const pins: Pin[] = [{ field: 'spec.containers[0].image', pointer: '', original: 'a:1', pinned: `a:1@${digestA}`, digest: digestA, mediaType: 'm', source: 'cache' }]
-  const existing = {
+  const previous = {
     'spec.pauseImage': record('p:1', digestA),
     'spec.containers[1].image': record('b:1', digestB)
   }
-  const merged = mergePinRecords(slots, pins, existing, '2026-11-29T00:00:00.000Z')
-  t.same(Object.keys(merged), ['spec.pauseImage', 'spec.containers[0].image'], 'the record for b (now b:2) is gone')
-  t.same(merged['spec.containers[0].image'], { original: 'a:1', digest: digestA, mediaType: 'm', resolvedAt: '2026-11-29T00:00:00.000Z', source: 'cache' })
-  t.equal(formatPinRecords(merged), JSON.stringify(merged))
+  const owned = ownedPinRecords(slots, pins, '2026-11-29T00:00:00.000Z', previous)
+  t.same(Object.keys(owned), ['spec.pauseImage', 'spec.containers[0].image'], 'the record for b (now b:2) is gone')
+  t.same(owned['spec.containers[0].image'], { original: 'a:1', digest: digestA, mediaType: 'm', resolvedAt: '2026-11-29T00:00:00.000Z', source: 'cache' })
+  t.equal(formatPinRecords(owned), JSON.stringify(owned))
+  t.same(ownedPinRecords(slots, pins, 'now'), { 'spec.containers[0].image': { ...owned['spec.containers[0].image'], resolvedAt: 'now' } },
+    'without a stored object only this request\'s pins are recorded')
 })
 
-t.test('merge: an image kept from the stored object keeps its stored record', async (t) => {
+t.test('owned: an image kept from the stored object keeps its stored record', async (t) => {
   const object = { spec: { pauseImage: 'p:1' } }
   const pins: Pin[] = [{ field: 'spec.pauseImage', pointer: '', original: 'p:1', pinned: `p:1@${digestA}`, digest: digestA, mediaType: 'unknown', source: 'old-object' }]
   const previous = { 'spec.pauseImage': record('p:1', digestA) }
-  t.same(mergePinRecords(imageSlots(object), pins, {}, 'now', previous), previous)
-  t.same(mergePinRecords(imageSlots(object), pins, {}, 'now', {})['spec.pauseImage']?.source, 'old-object', 'without a stored record one is written')
+  t.same(ownedPinRecords(imageSlots(object), pins, 'now', previous), previous)
+  t.same(ownedPinRecords(imageSlots(object), pins, 'now', {})['spec.pauseImage']?.source, 'old-object', 'without a stored record one is written')
 })

@@ -1,6 +1,8 @@
 import t, { type Test } from 'tap'
 import { mutateReview, validateReview, type AdmissionOutcome } from '../../src/admission/handle.js'
+import { IssuedRecords } from '../../src/admission/issued-records.js'
 import { decodeReview } from '../../src/admission/review.js'
+import { loadConfig } from '../../src/config.js'
 import { ErrorCode, RegistryError } from '../../src/errors.js'
 import { deadlineIn, type Resolution } from '../../src/registry/types.js'
 import { FakeResolver, fakeDigest, indexMediaType, pinnedAnswer } from '../fixtures/fake-resolver.js'
@@ -8,10 +10,11 @@ import { loadReview, type ReviewFixture } from '../fixtures/reviews/index.js'
 import { applyPatch, decodePatch, schemaErrors } from '../fixtures/schema/index.js'
 
 const annotationKey = 'ate.dev/pinned-images'
+const limits = loadConfig({}, {}).admission
 const now = (): Date => new Date('2026-11-29T03:00:00.000Z')
 
-async function mutate (review: ReviewFixture, resolver = new FakeResolver(), key = annotationKey): Promise<AdmissionOutcome> {
-  return await mutateReview(decodeReview(review), { resolver, deadline: deadlineIn(5000), annotationKey: key, now })
+async function mutate (review: ReviewFixture, resolver = new FakeResolver(), key = annotationKey, issued?: IssuedRecords): Promise<AdmissionOutcome> {
+  return await mutateReview(decodeReview(review), { resolver, deadline: deadlineIn(5000), annotationKey: key, limits, issued, now })
 }
 
 /** The object the apiserver would store: the patch applied strictly, then the CRD schema (contains('@')) checked. */
@@ -27,7 +30,7 @@ function stored (t: Test, review: ReviewFixture, outcome: AdmissionOutcome): Rev
 function validateTemplate (object: unknown): string[] {
   const review = loadReview('create-dry-run')
   review.request.object = object as ReviewFixture['request']['object']
-  return validateReview(decodeReview(review)).problems.map((problem) => problem.field)
+  return validateReview(decodeReview(review), limits).problems.map((problem) => problem.field)
 }
 
 const notFound = (reference: string): Resolution => ({
@@ -70,10 +73,11 @@ t.test('CREATE with generateName: every tag pinned in one batch, pinned refs unt
 
 t.test('mutating the stored result again changes nothing (reinvocation is a no-op)', async (t) => {
   const review = loadReview('create-generate-name')
-  const first = await mutate(review)
+  const issued = new IssuedRecords()
+  const first = await mutate(review, new FakeResolver(), annotationKey, issued)
   review.request.object = stored(t, review, first)
   const resolver = new FakeResolver()
-  const second = await mutate(review, resolver)
+  const second = await mutate(review, resolver, annotationKey, issued)
   t.equal(second.decision, 'allowed')
   t.equal(second.review.response.patch, undefined)
   t.equal(second.review.response.patchType, undefined, 'no patchType without a patch')
@@ -207,14 +211,14 @@ t.test('not ours: allowed untouched without asking', async (t) => {
     const outcome = await mutate(review, resolver)
     t.same(outcome.review, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } }, name)
     t.same(resolver.batches, [], `${name}: no registry call`)
-    const validated = validateReview(decodeReview(review))
+    const validated = validateReview(decodeReview(review), limits)
     t.same(validated.review.response, { uid: review.request.uid, allowed: true }, `${name}: validate allows too`)
   }
 })
 
 t.test('validate denies with every violation and never patches', async (t) => {
   const review = loadReview('create-invalid')
-  const outcome = validateReview(decodeReview(review))
+  const outcome = validateReview(decodeReview(review), limits)
   const { response } = outcome.review
   t.equal(response.allowed, false)
   t.notOk('patch' in response || 'patchType' in response, 'a validating webhook must not return a patch')
@@ -222,8 +226,8 @@ t.test('validate denies with every violation and never patches', async (t) => {
   t.match(response.status?.message, /spec\.containers\[1\]\.name: "pause" is reserved for the sandbox container; choose another name/)
   t.match(response.status?.message, /spec\.containers\[2\]\.name: duplicate container name "agent"/)
   t.match(response.status?.message, /spec\.containers\[3\]\.image: "ghcr\.io\/acme\/tools@md5:d41d8cd98f00b204e9800998ecf8427e" is not a valid image reference: digest algorithm md5 is not supported/)
-  t.equal(validateReview(decodeReview(loadReview('create-pinned'))).review.response.allowed, true)
-  t.equal(validateReview(decodeReview(loadReview('create-generate-name'))).review.response.allowed, false, 'tags are denied at validation')
+  t.equal(validateReview(decodeReview(loadReview('create-pinned')), limits).review.response.allowed, true)
+  t.equal(validateReview(decodeReview(loadReview('create-generate-name')), limits).review.response.allowed, false, 'tags are denied at validation')
 })
 
 t.test('UPDATE that keeps a stored invalid spec (labels, finalizers) is allowed, with warnings, never blocked', async (t) => {
@@ -237,7 +241,7 @@ t.test('UPDATE that keeps a stored invalid spec (labels, finalizers) is allowed,
   t.same(mutated.review.response, { uid: review.request.uid, allowed: true }, 'mutate: nothing to pin in an immutable spec')
   t.equal(mutated.reason, 'spec-unchanged')
   t.same(resolver.batches, [])
-  const validated = validateReview(decodeReview(review))
+  const validated = validateReview(decodeReview(review), limits)
   t.equal(validated.review.response.allowed, true)
   t.equal(validated.reason, 'spec-unchanged')
   t.equal(validated.review.response.warnings?.length, 7)
@@ -245,5 +249,5 @@ t.test('UPDATE that keeps a stored invalid spec (labels, finalizers) is allowed,
   for (const warning of validated.review.response.warnings ?? []) t.ok([...warning].length <= 120, 'warnings fit 120 characters')
 
   review.request.object.spec.containers[0] = { name: 'agent', image: 'ghcr.io/acme/agent:1.4' }
-  t.equal(validateReview(decodeReview(review)).review.response.allowed, false, 'a changed spec is judged in full')
+  t.equal(validateReview(decodeReview(review), limits).review.response.allowed, false, 'a changed spec is judged in full')
 })

@@ -1,7 +1,10 @@
 import t from 'tap'
 import { denialMessage } from '../../src/admission/response.js'
 import { validateTemplate } from '../../src/admission/validate.js'
+import { loadConfig } from '../../src/config.js'
 import { loadReview } from '../fixtures/reviews/index.js'
+
+const limits = loadConfig({}, {}).admission
 
 const digest = `sha256:${'a'.repeat(64)}`
 const template = (containers: unknown[], pauseImage: unknown = `registry.k8s.io/pause:3.10@${digest}`): Record<string, unknown> =>
@@ -68,14 +71,14 @@ const cases: Array<{ name: string, object: unknown, requireDigest?: boolean, exp
 
 for (const { name, object, requireDigest, expect } of cases) {
   t.test(name, async (t) => {
-    const problems = validateTemplate(object, { requireDigest: requireDigest ?? true })
+    const problems = validateTemplate(object, { requireDigest: requireDigest ?? true, limits })
     t.same(problems.map((problem) => [problem.field, problem.reason]), expect.map(([field, reason]) => [field, reason]))
     expect.forEach(([, , message], index) => t.match(problems[index]?.message, message))
   })
 }
 
 t.test('advice shared by several problems is said once, at the end', async (t) => {
-  const problems = validateTemplate(template([{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }], 'p:1'), { requireDigest: true })
+  const problems = validateTemplate(template([{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }], 'p:1'), { requireDigest: true, limits })
   t.equal(denialMessage(problems), '3 problems: spec.pauseImage: image p:1 has no digest; spec.containers[0].image: image a:1 has no digest; ' +
     'spec.containers[1].image: image b:1 has no digest. Images must be pinned because changing the image invalidates snapshots: ' +
     'write <image>@sha256:<digest>, run "actortemplate-webhook pin", or check that the pinning webhook is installed')
@@ -84,7 +87,7 @@ t.test('advice shared by several problems is said once, at the end', async (t) =
 })
 
 t.test('the invalid fixture reports every violation in document order', async (t) => {
-  const problems = validateTemplate(loadReview('create-invalid').request.object, { requireDigest: true })
+  const problems = validateTemplate(loadReview('create-invalid').request.object, { requireDigest: true, limits })
   t.same(problems.map((problem) => `${problem.field} ${problem.reason}`), [
     'spec.pauseImage Unpinned',
     'spec.containers[1].name ReservedName',

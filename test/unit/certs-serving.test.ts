@@ -9,9 +9,9 @@ import { pino } from 'pino'
 import t from 'tap'
 import { stringify } from 'yaml'
 import { loadConfig } from '../../src/config.js'
-import { createMetrics } from '../../src/metrics.js'
-import { Readiness } from '../../src/readiness.js'
-import { startServer } from '../../src/server.js'
+import { createMetrics } from '../../src/http/metrics.js'
+import { Readiness } from '../../src/http/readiness.js'
+import { startServer } from '../../src/http/server.js'
 import type { Resolver } from '../../src/registry/types.js'
 import { CertificateManager } from '../../src/kube/certificate-manager.js'
 import { servingNames } from '../../src/kube/from-config.js'
@@ -20,7 +20,7 @@ import { servingFileWriter } from '../../src/kube/serving-files.js'
 import { FakeKubeApi } from './certs-fake-api.js'
 
 /**
- * Self-managed certificates through the real server (src/server.ts), with the Kubernetes API faked: readiness waits for
+ * Self-managed certificates through the real server (src/http/server.ts), with the Kubernetes API faked: readiness waits for
  * caBundle, and a CA rotation reaches TLS clients without a restart, while clients holding the published caBundle
  * never fail a handshake.
  */
@@ -53,7 +53,7 @@ t.test('startKubeIntegration before startServer: files exist, readiness waits fo
   const dir = await mkdtemp(join(tmpdir(), 'atw-serving-'))
   const file = join(dir, 'config.yaml')
   await writeFile(file, stringify({
-    server: { host: '127.0.0.1', port: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 0.1 },
+    server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 0.1 },
     certificates: {
       mode: 'self-managed', namespace: 'hooks', serviceName: 'atw',
       caValidityDays: 100, caRenewBeforeDays: 20, leafValidityDays: 10, leafRenewBeforeDays: 3, caBundleSettleSeconds: 60
@@ -89,7 +89,7 @@ t.test('renewals and CA rotations reach TLS clients without a restart, and no ha
   const dir = await mkdtemp(join(tmpdir(), 'atw-serving-'))
   const file = join(dir, 'config.yaml')
   await writeFile(file, stringify({
-    server: { host: '127.0.0.1', port: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 60 },
+    server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key'), shutdownDelaySeconds: 0, certReloadIntervalSeconds: 60 },
     logLevel: 'silent'
   }))
   const config = loadConfig({ configFile: file }, {})

@@ -15,6 +15,12 @@ function pathOf (n: number): string {
   return `team/${'b'.repeat(n - 5)}`
 }
 
+/** A DNS name of exactly n characters made of 63-character labels (the last ones shorter). */
+function hostOf (n: number): string {
+  const host = `${'h'.repeat(63)}.`.repeat(Math.ceil(n / 64)).slice(0, n)
+  return host.endsWith('.') ? `${host.slice(0, -2)}.x` : host
+}
+
 function label (text: string): string {
   const shown = JSON.stringify(text)
   return shown.length > 90 ? `${shown.slice(0, 60)}…(${text.length} chars)` : shown
@@ -58,6 +64,9 @@ const valid: Array<[string, ...Parts]> = [
   ['[fe80::1ff:fe23:4567:890a]/app', '[fe80::1ff:fe23:4567:890a]', 'app', u, u],
   ['[2001:0DB8:0000:0000:0000:0000:0000:0001]:5000/app', '[2001:0DB8:0000:0000:0000:0000:0000:0001]:5000', 'app', u, u],
   ['Registry.Example.COM/app', 'Registry.Example.COM', 'app', u, u],
+  [`${hostOf(253)}/app`, hostOf(253), 'app', u, u],
+  [`${hostOf(253)}:5000/app`, `${hostOf(253)}:5000`, 'app', u, u],
+  [`${'a'.repeat(63)}.example.com/app`, `${'a'.repeat(63)}.example.com`, 'app', u, u],
   ['Foo/bar', 'Foo', 'bar', u, u],
   ['UPPER.example:8443/path:Tag', 'UPPER.example:8443', 'path', 'Tag', u],
   ['a.b/c', 'a.b', 'c', u, u],
@@ -157,6 +166,12 @@ const invalid: Array<[string, InvalidReferenceError['part'], string]> = [
   ['.example.com/app', 'domain', 'has an empty component'],
   ['example.com./app', 'domain', 'has an empty component'],
   [':5000/app', 'domain', 'domain has no host before the port'],
+  // Issue 13 §1: DNS limits (RFC 1035); 256+ characters used to make the webhook drop the admission's connection.
+  [`${hostOf(254)}/app`, 'domain', 'registry host must be at most 253 characters, got 254'],
+  [`${hostOf(256)}:5000/app:v1`, 'domain', 'registry host must be at most 253 characters, got 256'],
+  [`${hostOf(4000)}/app`, 'domain', 'got 4000'],
+  [`${'a'.repeat(64)}.example.com/app`, 'domain', `domain component "${'a'.repeat(16)}…" must be at most 63 characters, got 64`],
+  [`registry.${'b'.repeat(300)}/app`, 'domain', 'registry host must be at most 253 characters, got 309'],
   [`example.com/${pathOf(256)}`, 'path', 'repository path must be at most 255 characters, got 256'],
   [`team/${'a'.repeat(251)}`, 'path', 'at most 255 characters, got 256'],
   ['a'.repeat(248), 'path', 'got 256 (Docker Hub counts the implicit library/)'],

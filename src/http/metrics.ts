@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { RegistryObserver } from './registry/create-resolver.js'
-import type { LookupEvent } from './registry/resolver.js'
-import type { ExchangeEvent } from './registry/transport.js'
+import type { RegistryObserver } from '../registry/create-resolver.js'
+import type { LookupEvent } from '../registry/resolver.js'
+import type { ExchangeEvent } from '../registry/transport.js'
 
 /**
  * Prometheus metrics on a registry of our own (never prom-client's global one, so tests and several apps in one

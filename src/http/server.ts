@@ -1,26 +1,32 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from './app.js'
-import type { Config } from './config.js'
-import { ConfigError } from './errors.js'
+import { createMetricsServer } from './metrics-server.js'
+import type { Config } from '../config.js'
+import { ConfigError } from '../errors.js'
 
 /**
  * The only code that opens ports, reads certificate files and handles signals. HTTPS over HTTP/1.1 only (no h2:
  * rapid-reset, CVE-2023-44487), TLS ≥ 1.2. The cert and key are re-read when they change (a watch on their
  * directories for Kubernetes' atomic ..data swaps, and polling as the fallback) and installed with
- * setSecureContext: only new connections see the new pair, so no request fails during the swap.
+ * setSecureContext: only new connections see the new pair, so no request fails during the swap. /metrics is served
+ * on a separate plain-HTTP listener (metrics-server.ts).
  */
 
 export interface RunningServer {
   app: FastifyInstance<HttpsServer>
   port: number
   url: string
+  /** the plain-HTTP metrics listener, e.g. http://127.0.0.1:9090 (serves /metrics) */
+  metricsUrl: string
+  metricsPort: number
   /** re-reads the files now; true when a new pair was installed */
   reloadCertificates: () => Promise<boolean>
   /** readiness false at once, keep serving shutdownDelaySeconds, finish in-flight requests, close */
@@ -32,6 +38,15 @@ export interface RunningServer {
 interface KeyPair { cert: Buffer, key: Buffer }
 
 const minVersion = 'TLSv1.2'
+// TLS 1.2: only ECDHE with AEAD (AES-GCM, ChaCha20-Poly1305), as Mozilla's "intermediate" profile; the CBC suites
+// (ECDHE-*-AES128-SHA, …) that Node enables by default are refused (issue 13 §5). TLS 1.3 suites are all AEAD and
+// stay; they are named here because the string replaces Node's whole default list.
+const ciphers = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305'
+].join(':')
+const tlsPolicy = { minVersion, ciphers, honorCipherOrder: true } as const
 
 async function readPair (config: Readonly<Config>): Promise<KeyPair> {
   const [cert, key] = await Promise.all([readFile(config.server.tlsCert), readFile(config.server.tlsKey)])
@@ -88,7 +103,7 @@ export async function startServer (config: Readonly<Config>, deps: AppDeps): Pro
   const app = buildApp(config, deps, {
     https: {
       ...current,
-      minVersion,
+      ...tlsPolicy,
       ALPNProtocols: ['http/1.1'],
       handshakeTimeout: config.server.headersTimeoutSeconds * 1000,
       // Node checks header and request timeouts on this interval (default 30 s), which would blunt headersTimeout.
@@ -109,7 +124,7 @@ export async function startServer (config: Readonly<Config>, deps: AppDeps): Pro
     if (pair.cert.equals(current.cert) && pair.key.equals(current.key)) return false
     try {
       const facts = describePair(pair)
-      app.server.setSecureContext({ ...pair, minVersion })
+      app.server.setSecureContext({ ...pair, ...tlsPolicy })
       current = pair
       lastRejected = undefined
       app.log.info(facts, 'serving a new TLS certificate')
@@ -136,9 +151,19 @@ export async function startServer (config: Readonly<Config>, deps: AppDeps): Pro
     throw error
   }
   const { port } = app.server.address() as AddressInfo
-  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host
-  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const url = `https://${hostForUrl(config.server.host)}:${port}`
+  let metricsServer: HttpServer
+  try {
+    metricsServer = await listenMetrics(deps, config.server.metricsHost, config.server.metricsPort)
+  } catch (error) {
+    stopWatching()
+    await app.close()
+    throw error
+  }
+  const metricsPort = (metricsServer.address() as AddressInfo).port
+  const metricsUrl = `http://${hostForUrl(config.server.metricsHost)}:${metricsPort}`
   app.log.info({ url, certificate: describePair(current) }, 'listening')
+  app.log.info({ url: `${metricsUrl}/metrics` }, 'serving metrics')
 
   let markClosed: () => void = () => {}
   let markFailed: (error: unknown) => void = () => {}
@@ -151,12 +176,32 @@ export async function startServer (config: Readonly<Config>, deps: AppDeps): Pro
       // Endpoints take a moment to drop this pod; requests routed here meanwhile must still be answered.
       await sleep(config.server.shutdownDelaySeconds * 1000)
       stopWatching()
-      await app.close()
+      // Scrapes keep working through the shutdown delay; the metrics port closes with the admission port.
+      await Promise.all([app.close(), closeServer(metricsServer)])
       app.log.info('closed')
     })().then(markClosed, markFailed)
     await closing
   }
-  return { app, port, url, reloadCertificates, shutdown, closed }
+  return { app, port, url, metricsUrl, metricsPort, reloadCertificates, shutdown, closed }
+}
+
+function hostForUrl (host: string): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  return shown.includes(':') ? `[${shown}]` : shown
+}
+
+async function listenMetrics (deps: AppDeps, host: string, port: number): Promise<HttpServer> {
+  const server = createMetricsServer(deps.metrics.registry)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host, port }, () => { server.off('error', reject); resolve() })
+  })
+  return server
+}
+
+async function closeServer (server: HttpServer): Promise<void> {
+  server.closeIdleConnections()
+  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
 }
 
 /** SIGTERM/SIGINT start a graceful shutdown; a second signal exits at once. Returns a function that uninstalls them. */

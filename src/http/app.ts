@@ -1,14 +1,15 @@
 import type { Server as HttpsServer, ServerOptions as HttpsOptions } from 'node:https'
 import { performance } from 'node:perf_hooks'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawServerBase } from 'fastify'
-import type { Config } from './config.js'
-import { mutateReview, validateReview, type AdmissionOutcome } from './admission/handle.js'
-import { resolveBudgetMs } from './admission/deadline.js'
-import { decodeReview, InvalidReviewError, type AdmissionRequest } from './admission/review.js'
+import type { Config } from '../config.js'
+import { mutateReview, validateReview, type AdmissionOutcome } from '../admission/handle.js'
+import { resolveBudgetMs } from '../admission/deadline.js'
+import { decodeReview, InvalidReviewError, type AdmissionRequest } from '../admission/review.js'
 import type { Metrics, Webhook } from './metrics.js'
-import { deadlineIn, type Resolver } from './registry/types.js'
+import { deadlineIn, type Resolver } from '../registry/types.js'
 import { Readiness } from './readiness.js'
-import { admissionLogEntry } from './admission/log-entry.js'
+import { admissionLogEntry } from '../admission/log-entry.js'
+import { IssuedRecords } from '../admission/issued-records.js'
 
 /**
  * The HTTP surface: routes, body limits and the error handler. buildApp never listens (tests use inject());
@@ -51,6 +52,7 @@ function errorBody (status: number, message: string): { statusCode: number, erro
 function install<S extends RawServerBase> (app: FastifyInstance<S>, config: Readonly<Config>, deps: AppDeps): void {
   const now = deps.now ?? (() => new Date())
   const { metrics, readiness } = deps
+  const issued = new IssuedRecords()
 
   async function answer (webhook: Webhook, request: FastifyRequest<AdmissionRoute, S>, reply: FastifyReply<AdmissionRoute, S>): Promise<void> {
     const started = performance.now()
@@ -69,8 +71,8 @@ function install<S extends RawServerBase> (app: FastifyInstance<S>, config: Read
       const timeout = request.query.timeout
       const budgetMs = resolveBudgetMs(Array.isArray(timeout) ? timeout[0] : timeout, config.admission)
       const { result: outcome, registryRequests } = await metrics.tally(async (): Promise<AdmissionOutcome> => webhook === 'mutate'
-        ? await mutateReview(review, { resolver: deps.resolver, deadline: deadlineIn(budgetMs), annotationKey: config.admission.annotationKey, now })
-        : validateReview(review))
+        ? await mutateReview(review, { resolver: deps.resolver, deadline: deadlineIn(budgetMs), annotationKey: config.admission.annotationKey, limits: config.admission, issued, now })
+        : validateReview(review, config.admission))
       const seconds = (performance.now() - started) / 1000
       metrics.countOldObjectReuse(outcome.pins.filter((pin) => pin.source === 'old-object').length)
       metrics.observeAdmission(webhook, outcome.decision, outcome.reason, seconds)
@@ -92,9 +94,6 @@ function install<S extends RawServerBase> (app: FastifyInstance<S>, config: Read
   app.get('/readyz', async (_request, reply) => {
     if (readiness.ready) return { status: 'ok' }
     return await reply.code(503).send({ status: 'not ready', reasons: readiness.reasons })
-  })
-  app.get('/metrics', async (_request, reply) => {
-    await reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
 
   // Once shutdown starts, every answer closes its connection so clients move to another replica during the delay.
