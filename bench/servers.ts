@@ -46,7 +46,7 @@ export async function startOurs (work: Workspace, name: string, config: Record<s
   const configFile = join(work.dir, `${name}.config.json`)
   await writeFile(configFile, JSON.stringify({
     ...config,
-    server: { host: '127.0.0.1', port, tlsCert: work.tls.certFile, tlsKey: work.tls.keyFile, shutdownDelaySeconds: 0 }
+    server: { host: '127.0.0.1', port, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: work.tls.certFile, tlsKey: work.tls.keyFile, shutdownDelaySeconds: 0 }
   }))
   const child = spawnChild(name, process.execPath, [...work.ourNodeArgs, work.ourMain, 'serve', '--config', configFile],
     join(work.dir, `${name}.log`), { env: cleanEnv({ NODE_OPTIONS: imageNodeOptions(work.repoRoot) }), cwd: work.dir })

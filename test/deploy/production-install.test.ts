@@ -76,7 +76,7 @@ t.test('serve answers an AdmissionReview over TLS with certificates from `certs`
   await node(['certs', '--out', certs, '--dns', 'localhost', '--ip', '127.0.0.1'])
   const port = await freePort()
   const config = join(dir, 'config.yaml')
-  await writeFile(config, 'server:\n  shutdownDelaySeconds: 0\nlogLevel: warn\n')
+  await writeFile(config, 'server:\n  shutdownDelaySeconds: 0\n  metricsHost: 127.0.0.1\n  metricsPort: 0\nlogLevel: warn\n')
   const server = spawn(process.execPath, ['dist/main.js', 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port),
     '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key')], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''

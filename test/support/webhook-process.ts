@@ -168,6 +168,12 @@ function childEnv (extra: Record<string, string> | undefined): NodeJS.ProcessEnv
   return { ...Object.fromEntries(inherited), ...extra }
 }
 
+/** The metrics listener on 127.0.0.1 and a free port unless the test chose one. */
+function withEphemeralMetricsPort (config: Record<string, unknown>): Record<string, unknown> {
+  const server = typeof config['server'] === 'object' && config['server'] !== null ? config['server'] : {}
+  return { ...config, server: { metricsHost: '127.0.0.1', metricsPort: 0, ...server } }
+}
+
 export async function startWebhook (options: StartWebhookOptions = {}): Promise<WebhookProcess> {
   const main = await buildWebhook()
   const dir = await mkdtemp(join(tmpdir(), 'atw-webhook-'))
@@ -176,8 +182,12 @@ export async function startWebhook (options: StartWebhookOptions = {}): Promise<
   let configFile: string | undefined
   if (options.config !== undefined) {
     configFile = join(dir, 'config.yaml')
-    await writeFile(configFile, stringify(options.config))
+    await writeFile(configFile, stringify(withEphemeralMetricsPort(options.config)))
     args.push('--config', configFile)
+  } else {
+    // Only the metrics listener needs a setting: its default, 9090, would collide between tests running in parallel.
+    args.push('--config', join(dir, 'metrics-only.yaml'))
+    await writeFile(join(dir, 'metrics-only.yaml'), stringify(withEphemeralMetricsPort({})))
   }
   if (options.tls !== undefined) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile)
   args.push(...options.args ?? [])
