@@ -11,7 +11,7 @@
 # The base defaults to scripts/build-base-image.sh's stand-in for node:24-slim, which cannot be pulled here. The image
 # is tagged localhost/actortemplate-webhook:<version> and :inputs-<key>, key = hash of the Dockerfile, .dockerignore,
 # package*.json, tsconfig*.json, src/** and the base image ID; when that tag exists nothing is built. Idempotent; safe
-# to run concurrently (flock). Progress goes to stderr, the result to stdout.
+# to run concurrently (flock); the newest three builds are kept. Progress goes to stderr, the result to stdout.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,6 +88,10 @@ if ! image_exists "$ref"; then
     --tag "$ref" --tag "$repository:$version" \
     --file "$repo_root/Dockerfile" "$repo_root" >&2
   echo "image: built $ref in $((SECONDS - start))s" >&2
+  # Keep the newest three builds (worktrees sharing the cache may alternate between them); older ones only fill the
+  # disk. An image a container still uses stays.
+  "${engine[@]}" images --filter "reference=$repository:inputs-*" --format '{{.Repository}}:{{.Tag}}' | grep -F ':inputs-' | tail -n +4 |
+    xargs -r "${engine[@]}" rmi >&2 2>/dev/null || true
 fi
 id="$(image_id "$ref")"
 
