@@ -73,8 +73,8 @@ const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'appl
 const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`
 const chunk = Buffer.alloc(64 * 1024, 0x61)
 
-/** Writes `total` bytes of filler, respecting backpressure, and stops as soon as the client is gone. */
-async function stream (res: ServerResponse, prefix: Buffer, total: number, count: (bytes: number) => void): Promise<void> {
+/** Writes `total` bytes (prefix, filler, suffix), respecting backpressure, and stops as soon as the client is gone. */
+async function stream (res: ServerResponse, prefix: Buffer, total: number, count: (bytes: number) => void, suffix: Buffer = Buffer.alloc(0)): Promise<void> {
   let sent = 0
   const write = async (bytes: Buffer): Promise<boolean> => {
     if (res.destroyed || res.socket === null || res.socket.destroyed) return false
@@ -90,10 +90,11 @@ async function stream (res: ServerResponse, prefix: Buffer, total: number, count
     return true
   }
   if (!await write(prefix)) return
-  while (sent < total) {
-    if (!await write(chunk.subarray(0, Math.min(chunk.length, total - sent)))) return
+  const fillTo = total - suffix.length
+  while (sent < fillTo) {
+    if (!await write(chunk.subarray(0, Math.min(chunk.length, fillTo - sent)))) return
   }
-  res.end()
+  if (await write(suffix)) res.end()
 }
 
 export async function startHostileRegistry (t: Teardown, options: HostileRegistryOptions = {}): Promise<HostileRegistry> {
@@ -140,7 +141,7 @@ export async function startHostileRegistry (t: Teardown, options: HostileRegistr
       const headers = { 'content-type': 'application/json', ...(options.contentLength === true ? { 'content-length': options.errorBodyBytes } : {}) }
       res.writeHead(404, headers)
       if (req.method === 'HEAD') { res.end(); return }
-      await stream(res, prefix, options.errorBodyBytes, (bytes) => { largeBytes += bytes })
+      await stream(res, prefix, options.errorBodyBytes, (bytes) => { largeBytes += bytes }, Buffer.from('"}]}'))
       return
     }
     const large = options.manifestBytes !== undefined && req.method === 'GET'
@@ -160,7 +161,11 @@ export async function startHostileRegistry (t: Teardown, options: HostileRegistr
     res.once('close', () => { counter.requests-- })
     handle(req, res).catch(() => { res.destroy() })
   }
-  const server: Server = options.tls === undefined ? createHttpServer(listener) : createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener)
+  // A hostile registry takes back the huge tokens it hands out (Node's default is 16 KiB of headers).
+  const maxHeaderSize = 16 * 1024 * 1024
+  const server: Server = options.tls === undefined
+    ? createHttpServer({ maxHeaderSize }, listener)
+    : createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem, maxHeaderSize }, listener)
   server.keepAliveTimeout = 60_000
   server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     counter.enterConnection()
