@@ -17,7 +17,7 @@ async function resolveAgainst (t: Test, options: HostileRegistryOptions): Promis
   const result = await harness.resolver.resolveOne(`${registry.host}/team/app:v1`, deadlineIn(20_000))
   // Let the server notice the closed socket before reading its count.
   await new Promise((resolve) => setTimeout(resolve, 200))
-  return { result, written: registry.largeBodyBytesWritten(), bearerRequests: registry.authorizations.manifest.filter((value) => value.startsWith('Bearer ')).length }
+  return { result, written: registry.largeBodyBytesWritten(), bearerRequests: registry.authorizations.manifest.filter((value) => value === 'Bearer').length }
 }
 
 const errorOf = (result: Resolution): RegistryError | undefined => result.ok || !(result.error instanceof RegistryError) ? undefined : result.error

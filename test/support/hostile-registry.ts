@@ -61,7 +61,10 @@ export interface HostileRegistry {
   host: string
   baseUrl: string
   counter: ConcurrencyCounter
-  /** Authorization header values seen, by path kind */
+  /**
+   * Authorization schemes seen ("Basic", "Bearer"), by path kind: only the scheme, so a memory test does not measure
+   * the tokens this server keeps.
+   */
   authorizations: { token: string[], manifest: string[] }
   tokenRequests: () => number
   /** body bytes this server handed to the socket for large bodies before the client closed (or all of them) */
@@ -72,6 +75,8 @@ export interface HostileRegistry {
 const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }))
 const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`
 const chunk = Buffer.alloc(64 * 1024, 0x61)
+
+const schemeOf = (authorization: string): string => /^basic /i.test(authorization) ? 'Basic' : /^bearer /i.test(authorization) ? 'Bearer' : 'other'
 
 /** Writes `total` bytes (prefix, filler, suffix), respecting backpressure, and stops as soon as the client is gone. */
 async function stream (res: ServerResponse, prefix: Buffer, total: number, count: (bytes: number) => void, suffix: Buffer = Buffer.alloc(0)): Promise<void> {
@@ -110,7 +115,7 @@ export async function startHostileRegistry (t: Teardown, options: HostileRegistr
     const authorization = req.headers.authorization
     if (url.pathname === '/token') {
       tokens++
-      if (authorization !== undefined) authorizations.token.push(authorization)
+      if (authorization !== undefined) authorizations.token.push(schemeOf(authorization))
       const size = options.tokenBytes ?? 64
       // Each repository's token is different, as a real token server's would be.
       const prefix = Buffer.from(`{"expires_in":3600,"token":"${url.searchParams.get('scope') ?? ''}`)
@@ -125,7 +130,7 @@ export async function startHostileRegistry (t: Teardown, options: HostileRegistr
       res.writeHead(404).end()
       return
     }
-    if (authorization !== undefined) authorizations.manifest.push(authorization)
+    if (authorization !== undefined) authorizations.manifest.push(schemeOf(authorization))
     const auth = options.auth ?? 'none'
     const authorized = auth === 'none' || (auth === 'bearer' ? authorization?.startsWith('Bearer ') : authorization?.startsWith('Basic ')) === true
     if (!authorized) {
