@@ -65,7 +65,11 @@ export const configSchema = {
         manifestMethod: { enum: ['head', 'get'], default: 'head' },
         userAgent: { type: 'string', minLength: 1, default: 'actortemplate-webhook' },
         maxLookupsInFlight: { type: 'integer', minimum: 1, maximum: 1024, default: 32 },
-        maxLookupsInFlightPerRegistry: { type: 'integer', minimum: 1, maximum: 256, default: 8 }
+        maxLookupsInFlightPerRegistry: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+        maxRegistryHosts: { type: 'integer', minimum: 1, maximum: 100000, default: 256 },
+        maxCachedDigests: { type: 'integer', minimum: 1, maximum: 1000000, default: 10000 },
+        maxCachedTokens: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
+        maxCachedTokenBytes: { type: 'integer', minimum: 65536, maximum: 1073741824, default: 8388608 }
       }
     },
     registries: { type: 'array', items: registrySchema, default: [] },

@@ -126,9 +126,17 @@ export interface Config {
     /** 'head' trusts Docker-Content-Digest and spares Docker Hub pull quota; 'get' hashes every manifest */
     manifestMethod: 'head' | 'get'
     userAgent: string
-    /** lookups in flight across all admissions; more wait in line within their deadline */
+    /** lookups in flight across all admissions; more wait in line within their deadline (issue 13 §1) */
     maxLookupsInFlight: number
+    /** the same per registry; also undici's connections per origin, so one registry never gets more sockets */
     maxLookupsInFlightPerRegistry: number
+    /** registries remembered at once: connection pools (the least recently used is closed), challenges, Retry-After */
+    maxRegistryHosts: number
+    /** tag → digest answers kept for cacheTtlSeconds / burstWindowMs, least recently used forgotten first */
+    maxCachedDigests: number
+    /** registry tokens kept until shortly before they expire, bounded in count and in characters */
+    maxCachedTokens: number
+    maxCachedTokenBytes: number
   }
   registries: RegistryConfig[]
   credentials: CredentialsConfig

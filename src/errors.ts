@@ -17,7 +17,10 @@ export const ErrorCode = {
   registryBadResponse: 'REGISTRY_BAD_RESPONSE',
   digestMismatch: 'DIGEST_MISMATCH',
   blockedAddress: 'BLOCKED_ADDRESS',
-  credentialsUnavailable: 'CREDENTIALS_UNAVAILABLE'
+  credentialsUnavailable: 'CREDENTIALS_UNAVAILABLE',
+  // issue 13 (registry side): bounded reads and token realm rules
+  registryResponseTooLarge: 'REGISTRY_RESPONSE_TOO_LARGE',
+  tokenRealmRefused: 'TOKEN_REALM_REFUSED'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -1,5 +1,6 @@
 import type { SecretRef } from '../config.js'
 import { parseDockerConfig, type Credential, type CredentialSource } from '../registry/credentials.js'
+import { parseJsonText } from '../registry/json-text.js'
 import type { KubeApi, SecretObject } from './api.js'
 
 /**
@@ -27,7 +28,8 @@ const DOCKER_CFG = 'kubernetes.io/dockercfg'
 function decodeJson (secret: SecretObject, key: string): unknown {
   const value = secret.data?.[key]
   if (value === undefined) throw new Error(`has no ${key} key`)
-  return JSON.parse(Buffer.from(value, 'base64').toString('utf8'))
+  // Issue 13 §2: the parse error names the key and the position, never the text (it holds passwords).
+  return parseJsonText(Buffer.from(value, 'base64').toString('utf8'), key)
 }
 
 /** The credentials of one Secret, or the reason it holds none. Pure. */
@@ -67,8 +69,9 @@ export class PullSecretCredentials implements CredentialSource {
     clearInterval(this.#timer)
   }
 
-  async credentialFor (registry: string): Promise<Credential | undefined> {
-    await (this.#first ??= this.refresh())
+  async credentialFor (registry: string, signal?: AbortSignal): Promise<Credential | undefined> {
+    // The first read waits for the Kubernetes API, but only as long as the admission that asks may (issue 13 §1).
+    await untilAborted(this.#first ??= this.refresh(), signal)
     // The order of credentials.secrets is the precedence among Secrets.
     for (const ref of this.#refs) {
       const credential = this.#loaded.get(key(ref))?.credentials.get(registry)
@@ -114,4 +117,23 @@ export class PullSecretCredentials implements CredentialSource {
 
 function key (ref: SecretRef): string {
   return `${ref.namespace}/${ref.name}`
+}
+
+async function untilAborted (work: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) {
+    await work
+    return
+  }
+  const stopped = (): Error => new Error('the pull Secrets were not read before the admission deadline')
+  if (signal.aborted) throw stopped()
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(stopped()) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
 }

@@ -1,14 +1,18 @@
+import { LRUCache } from 'lru-cache'
 import { ErrorCode, RegistryError } from '../errors.js'
+import { BodyLimit } from './body-limits.js'
 import type { Challenge } from './challenge.js'
 import { normaliseAuthKey, type Credential, type CredentialSource } from './credentials.js'
 import { mayCarryCredentials, type Endpoint } from './endpoint.js'
+import { realmMayReceiveCredentials, usableRealm, withheldBecause } from './realm-policy.js'
 import { describeTransportError } from './transport-errors.js'
 import type { Transport } from './transport.js'
 
 /**
  * Registry authentication (distribution docs/spec/auth/token.md). Remembers each registry's challenge so later
  * lookups send a token up front, and caches tokens per realm + service + scope + identity until shortly before they
- * expire: with a cached token a lookup is exactly one registry request.
+ * expire: with a cached token a lookup is exactly one registry request. Both caches are bounded LRUs (issue 13): a
+ * registry decides how many repositories, realms and how large tokens there are, so it must not decide our memory.
  */
 
 export interface Authorization {
@@ -26,9 +30,21 @@ interface KnownChallenge { scheme: 'bearer' | 'basic', realm?: string, service?:
 const minimumTokenLifetimeSeconds = 60
 const expirySkewMs = 10_000
 
+// A registry may change how it authenticates; a stale challenge only costs one extra 401 round trip.
+const challengeTtlMs = 60 * 60_000
+
+export interface AuthenticatorLimits {
+  /** registries whose challenge is remembered */
+  maxRegistries: number
+  maxTokens: number
+  /** characters of cached tokens (and their keys) in total */
+  maxTokenBytes: number
+}
+
 export interface AuthenticatorOptions {
   transport: Transport
   credentials: CredentialSource
+  limits: AuthenticatorLimits
   now?: () => number
 }
 
@@ -36,14 +52,25 @@ export class Authenticator {
   readonly #transport: Transport
   readonly #credentials: CredentialSource
   readonly #now: () => number
-  readonly #challenges = new Map<string, KnownChallenge>()
-  readonly #tokens = new Map<string, CachedToken>()
+  readonly #challenges: LRUCache<string, KnownChallenge>
+  readonly #tokens: LRUCache<string, CachedToken>
+  /** one token request per key in flight; entries leave when it settles, so its size is what is in flight */
   readonly #inflight = new Map<string, Promise<CachedToken>>()
 
   constructor (options: AuthenticatorOptions) {
     this.#transport = options.transport
     this.#credentials = options.credentials
     this.#now = options.now ?? Date.now
+    // The injected clock drives expiry too; ttlResolution 0 so a test's clock step is seen at once.
+    const perf = { now: this.#now }
+    this.#challenges = new LRUCache({ max: options.limits.maxRegistries, ttl: challengeTtlMs, perf, ttlResolution: 0 })
+    this.#tokens = new LRUCache({
+      max: options.limits.maxTokens,
+      maxSize: options.limits.maxTokenBytes,
+      sizeCalculation: (token, key) => token.token.length + key.length,
+      perf,
+      ttlResolution: 0
+    })
   }
 
   /** What to send on the first try: nothing for a registry never seen, else a (cached or fresh) token or Basic. */
@@ -69,12 +96,12 @@ export class Authenticator {
   }
 
   async #authorize (endpoint: Endpoint, known: KnownChallenge, repository: string, tag: string, signal: AbortSignal, scope?: string): Promise<Authorization> {
-    const credential = await this.#credentialFor(endpoint, repository, tag)
+    const credential = await this.#credentialFor(endpoint, repository, tag, signal)
     if (known.scheme === 'basic') {
       if (credential === undefined || !mayCarryCredentials(endpoint.baseUrl, endpoint)) return { header: undefined, source: 'anonymous' }
       return { header: basicHeader(credential), source: credential.source, advice: credential.advice }
     }
-    const realm = parseRealm(known.realm ?? '', endpoint, repository, tag)
+    const realm = usableRealm(known.realm ?? '', endpoint, repository, tag)
     // A token bought with the credentials is a credential too, and it travels to baseUrl (issue 7: a plain-HTTP mirror).
     const usable = credential !== undefined && mayCarryCredentials(endpoint.baseUrl, endpoint) && realmMayReceiveCredentials(realm, endpoint)
       ? credential
@@ -91,15 +118,22 @@ export class Authenticator {
       this.#inflight.set(key, pending)
     }
     const token = await pending
-    this.#tokens.set(key, token)
+    const ttl = token.expiresAt - this.#now()
+    // A token bigger than the whole cache is used once and not kept (lru-cache refuses it).
+    if (ttl > 0) this.#tokens.set(key, token, { ttl })
     return { header: `Bearer ${token.token}`, source: usable?.source ?? 'anonymous', advice: usable?.advice }
   }
 
   /** A provider that cannot produce credentials (metadata server down, helper failing) is a denial reason, not anonymity. */
-  async #credentialFor (endpoint: Endpoint, repository: string, tag: string): Promise<Credential | undefined> {
+  async #credentialFor (endpoint: Endpoint, repository: string, tag: string, signal: AbortSignal): Promise<Credential | undefined> {
     try {
-      return await this.#credentials.credentialFor(normaliseAuthKey(endpoint.registry))
+      return await this.#credentials.credentialFor(normaliseAuthKey(endpoint.registry), signal)
     } catch (error) {
+      // Issue 13 §1: providers run inside the admission's deadline; running out of it is a timeout, not bad credentials.
+      if (signal.aborted) {
+        throw new RegistryError(ErrorCode.registryTimeout, `no credentials for ${endpoint.registry} before the admission deadline: ${(error as Error).message}`,
+          { registry: endpoint.registry, repository, reference: tag, cause: error })
+      }
       throw new RegistryError(ErrorCode.credentialsUnavailable, `no credentials for ${endpoint.registry}: ${(error as Error).message}`,
         { registry: endpoint.registry, repository, reference: tag, cause: error })
     }
@@ -118,11 +152,13 @@ export class Authenticator {
         method: 'GET',
         headers: { accept: 'application/json' },
         signal,
-        authorization: credential === undefined ? undefined : basicHeader(credential)
+        authorization: credential === undefined ? undefined : basicHeader(credential),
+        maxBodyBytes: BodyLimit.tokenResponse,
+        realmOf: { registryHost: endpoint.baseUrl.hostname }
       }, endpoint.settings)
     } catch (error) {
-      const { code, detail } = describeTransportError(error, signal)
-      throw new RegistryError(code, `token server ${realm.host}: ${detail}`, { ...facts, cause: error })
+      const { code, detail, status } = describeTransportError(error, signal)
+      throw new RegistryError(code, `token server ${realm.host}: ${detail}`, { ...facts, status, cause: error })
     }
     if (response.status === 401 || response.status === 403) {
       throw new RegistryError(response.status === 401 ? ErrorCode.registryUnauthorized : ErrorCode.registryDenied,
@@ -144,30 +180,6 @@ export class Authenticator {
 
 function basicHeader (credential: Credential): string {
   return `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`
-}
-
-function parseRealm (realm: string, endpoint: Endpoint, repository: string, tag: string): URL {
-  try {
-    const url = new URL(realm)
-    if (url.protocol === 'https:' || url.protocol === 'http:') return url
-  } catch {
-    // fall through to the typed error below
-  }
-  throw new RegistryError(ErrorCode.registryBadResponse, `${endpoint.registry} named an unusable token realm ${JSON.stringify(realm)}`,
-    { registry: endpoint.registry, repository, reference: tag, status: 401 })
-}
-
-/** Credentials for registry A go to A's own host or a realm its admin allowed, never elsewhere, never in clear. */
-function realmMayReceiveCredentials (realm: URL, endpoint: Endpoint): boolean {
-  if (!mayCarryCredentials(realm, endpoint)) return false
-  return realm.hostname === endpoint.baseUrl.hostname || endpoint.settings.allowedRealmHosts.includes(realm.host)
-}
-
-/** Why configured credentials stay home, for the denial: otherwise it would read as if none were configured. */
-function withheldBecause (realm: URL, endpoint: Endpoint): string {
-  if (!mayCarryCredentials(endpoint.baseUrl, endpoint)) return `${endpoint.baseUrl.origin} is plain HTTP and ${endpoint.registry} is not marked insecure`
-  if (!mayCarryCredentials(realm, endpoint)) return `the token realm is plain HTTP and ${endpoint.registry} is not marked insecure`
-  return `${realm.host} is not ${endpoint.registry}'s host; list it in allowedRealmHosts if it belongs to this registry`
 }
 
 /** token.md: `access_token` wins over `token`; expiry counts from `issued_at` when the server gives one. */

@@ -23,9 +23,16 @@ export function createRegistryStack (config: Pick<Config, 'registries' | 'resolv
   const transport = new Transport({
     perRequestTimeoutMs: config.resolver.perRequestTimeoutSeconds * 1000,
     userAgent: config.resolver.userAgent,
+    connectionsPerOrigin: config.resolver.maxLookupsInFlightPerRegistry,
+    // A registry may also need an Agent for its token realm.
+    maxAgents: 2 * config.resolver.maxRegistryHosts,
     onExchange: observer.onExchange
   })
-  const authenticator = new Authenticator({ transport, credentials })
+  const authenticator = new Authenticator({
+    transport,
+    credentials,
+    limits: { maxRegistries: config.resolver.maxRegistryHosts, maxTokens: config.resolver.maxCachedTokens, maxTokenBytes: config.resolver.maxCachedTokenBytes }
+  })
   const manifests = new ManifestClient({ transport, authenticator, method: config.resolver.manifestMethod })
   const resolver = new RegistryResolver({ config, manifests, ...(observer.onLookup === undefined ? {} : { onLookup: observer.onLookup }) })
   return { resolver, transport, close: async () => { await transport.close() } }

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
+import { parseJsonText } from './json-text.js'
 
 /**
  * Registry credentials keyed by the registry host as written in image references ("docker.io" for Docker Hub).
@@ -15,9 +16,11 @@ export interface Credential {
 }
 
 export interface CredentialSource {
-  credentialFor (registry: string): Promise<Credential | undefined>
+  /** `signal` is the admission's deadline: a provider that runs a process or asks a server stops at it (issue 13 §1) */
+  credentialFor (registry: string, signal?: AbortSignal): Promise<Credential | undefined>
 }
 
+// Every spelling of Docker Hub shares one credential (issue 13 §2; README "Docker Hub credentials").
 const dockerHubAliases = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'])
 
 /** `https://index.docker.io/v1/`, `ghcr.io`, `http://localhost:5001/v2` → the host[:port] references use. */
@@ -110,7 +113,7 @@ export class DockerConfigFile implements CredentialSource {
     try {
       const { mtimeMs } = await stat(this.path)
       if (mtimeMs === this.#mtimeMs) return
-      const parsed = parseDockerConfig(JSON.parse(await readFile(this.path, 'utf8')), `config.json ${this.path}`)
+      const parsed = parseDockerConfig(parseJsonText(await readFile(this.path, 'utf8'), 'the file'), `config.json ${this.path}`)
       parsed.problems.forEach(this.onProblem)
       this.#credentials = parsed.credentials
       this.#mtimeMs = mtimeMs
@@ -125,9 +128,9 @@ export class DockerConfigFile implements CredentialSource {
 export class ChainedCredentials implements CredentialSource {
   constructor (private readonly sources: readonly CredentialSource[]) {}
 
-  async credentialFor (registry: string): Promise<Credential | undefined> {
+  async credentialFor (registry: string, signal?: AbortSignal): Promise<Credential | undefined> {
     for (const source of this.sources) {
-      const credential = await source.credentialFor(registry)
+      const credential = await source.credentialFor(registry, signal)
       if (credential !== undefined) return credential
     }
     return undefined

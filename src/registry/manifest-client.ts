@@ -1,6 +1,7 @@
 import { digestOf, isValidDigest } from '../images/digest.js'
 import { ErrorCode, RegistryError, type RegistryErrorFacts } from '../errors.js'
 import type { Authenticator, Authorization } from './auth.js'
+import { BodyLimit, truncateForMessage } from './body-limits.js'
 import { parseChallenges } from './challenge.js'
 import type { Endpoint } from './endpoint.js'
 import { describeTransportError } from './transport-errors.js'
@@ -73,11 +74,12 @@ export class ManifestClient {
         // identity: the digest is over the bytes the registry stores, not a gzip of them (quay/quay#1310).
         headers: { accept: manifestAccept, 'accept-encoding': 'identity' },
         signal,
-        authorization: auth.header
+        authorization: auth.header,
+        maxBodyBytes: BodyLimit.manifest
       }, endpoint.settings)
     } catch (error) {
-      const { code, detail } = describeTransportError(error, signal)
-      throw new RegistryError(code, `${describeEndpoint(endpoint)}: ${detail}`, { ...facts, cause: error })
+      const { code, detail, status } = describeTransportError(error, signal)
+      throw new RegistryError(code, `${describeEndpoint(endpoint)}: ${detail}`, { ...facts, status, cause: error })
     }
   }
 }
@@ -125,8 +127,8 @@ function ociError (body: Buffer | undefined): { ociCode?: string, ociMessage?: s
   try {
     const first = (JSON.parse(body.toString('utf8')) as OciErrorBody).errors?.[0]
     return {
-      ...(typeof first?.code === 'string' ? { ociCode: first.code } : {}),
-      ...(typeof first?.message === 'string' ? { ociMessage: first.message } : {})
+      ...(typeof first?.code === 'string' ? { ociCode: truncateForMessage(first.code, 64) } : {}),
+      ...(typeof first?.message === 'string' ? { ociMessage: truncateForMessage(first.message) } : {})
     }
   } catch {
     return {}
@@ -166,6 +168,7 @@ export function errorFromResponse (response: HttpResponse, facts: RegistryErrorF
   const answer = [`${response.status}`, ociCode, ociMessage === undefined ? undefined : `"${ociMessage}"`].filter(Boolean).join(' ')
   const to = facts.credentialSource === undefined || facts.credentialSource === 'anonymous' ? 'an anonymous request' : facts.credentialSource
   const parts = [`registry ${facts.registry} answered ${answer} to ${to}`]
+  if (response.bodyDiscarded === true) parts.push(`its error body was over ${BodyLimit.errorBody} bytes and was not read`)
   if (retryAfter !== undefined) parts.push(`retry after ${retryAfter}s`)
   const refused = code === ErrorCode.registryUnauthorized || code === ErrorCode.registryDenied
   const hint = (refused ? facts.credentialAdvice : undefined) ?? advice[code]

@@ -1,16 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { LRUCache } from 'lru-cache'
 import type { Config } from '../config.js'
 import { ErrorCode, InvalidReferenceError, RegistryError, type RegistryErrorFacts } from '../errors.js'
 import { lookupLocation, parseReference, pinnedReference, type ImageReference, type LookupLocation } from '../images/reference.js'
-import { RecentMap } from '../recent-map.js'
 import { endpointFor, type Endpoint } from './endpoint.js'
+import { LookupSlots } from './lookup-slots.js'
 import type { ManifestClient, ManifestDigest } from './manifest-client.js'
 import type { Deadline, Resolution, Resolver } from './types.js'
 
 /**
- * Batch tag → digest resolution: every distinct lookup of a batch runs in parallel; identical lookups in flight
- * (across concurrent admissions too) share one registry call; transient failures are retried with jittered backoff
- * only while the deadline allows; a registry's Retry-After is honoured by not asking it again before then.
+ * Batch tag → digest resolution: every distinct lookup of a batch is started at once but runs only when one of the
+ * bounded lookup slots (global and per registry) is free, waiting at most until its deadline; identical lookups in
+ * flight (across concurrent admissions too) share one registry call; transient failures are retried with jittered
+ * backoff only while the deadline allows; a registry's Retry-After is honoured by not asking it again before then.
+ * Everything remembered is in a bounded lru-cache (issue 13 §1).
  */
 
 export interface LookupEvent {
@@ -30,7 +33,7 @@ export interface RegistryResolverOptions {
   random?: () => number
 }
 
-interface CachedDigest { digest: string, mediaType: string, expiresAt: number }
+interface CachedDigest { digest: string, mediaType: string }
 
 /** Everything a reference's lookup needs that depends only on the reference and the (fixed) config. */
 interface LookupTarget {
@@ -43,24 +46,42 @@ interface LookupTarget {
 }
 
 // Warm admissions look the same few references up again and again; parsing each one and building its endpoint URL
-// every time was a large share of a cached lookup (BENCHMARKS.md). Bounded, because the references come from users.
+// every time was a large share of a cached lookup (BENCHMARKS.md). Bounded in count and characters, because the
+// references come from users.
 const maxRememberedTargets = 1024
-// Digests kept by cacheTtlSeconds or burstWindowMs; expired ones are only replaced, so the count is bounded instead.
-const maxCachedDigests = 10_000
+const maxRememberedTargetChars = 1 << 20
 
 export class RegistryResolver implements Resolver {
   readonly #options: RegistryResolverOptions
   readonly #now: () => number
   readonly #random: () => number
+  /** single flight; an entry leaves when its lookup settles, so its size is what is in flight */
   readonly #inflight = new Map<string, Promise<ManifestDigest>>()
-  readonly #cache = new RecentMap<string, CachedDigest>(maxCachedDigests)
-  readonly #coolingUntil = new Map<string, { until: number, error: RegistryError }>()
-  readonly #targets = new RecentMap<string, LookupTarget>(maxRememberedTargets)
+  readonly #cache: LRUCache<string, CachedDigest>
+  readonly #coolingUntil: LRUCache<string, { until: number, error: RegistryError }>
+  readonly #targets = new LRUCache<string, LookupTarget>({
+    max: maxRememberedTargets,
+    maxSize: maxRememberedTargetChars,
+    sizeCalculation: (_target, reference) => reference.length + 1
+  })
+
+  readonly #slots: LookupSlots
 
   constructor (options: RegistryResolverOptions) {
     this.#options = options
     this.#now = options.now ?? Date.now
     this.#random = options.random ?? Math.random
+    const { resolver } = options.config
+    // The injected clock drives expiry; ttlResolution 0 so a test's clock step is seen at once.
+    const perf = { now: this.#now }
+    this.#cache = new LRUCache({ max: resolver.maxCachedDigests, perf, ttlResolution: 0 })
+    this.#coolingUntil = new LRUCache({ max: resolver.maxRegistryHosts, perf, ttlResolution: 0 })
+    this.#slots = new LookupSlots(resolver.maxLookupsInFlight, resolver.maxLookupsInFlightPerRegistry)
+  }
+
+  /** Lookups holding a slot and lookups waiting for one, for tests and metrics. */
+  get slotCounts (): { inFlight: number, waiting: number } {
+    return this.#slots.counts
   }
 
   async resolveAll (references: readonly string[], deadline: Deadline): Promise<Map<string, Resolution>> {
@@ -84,17 +105,18 @@ export class RegistryResolver implements Resolver {
     const started = this.#now()
 
     const cached = this.#cache.get(key)
-    if (cached !== undefined && cached.expiresAt > started) {
+    if (cached !== undefined) {
       this.#emit(location.registry, 'cached', 0, undefined, started)
       return { ok: true, original, pinned: pinnedReference(parsed, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
     }
     try {
       const found = await this.#shared(key, deadline, { registry: location.registry, repository: location.repository, reference: tag },
         async () => await this.#withRetries(endpoint.registry, location.repository, tag, deadline,
-          async () => await this.#options.manifests.lookup(endpoint, location.repository, tag, deadline.signal)))
+          async () => await this.#inSlot(endpoint, location.repository, tag, deadline,
+            async () => await this.#options.manifests.lookup(endpoint, location.repository, tag, deadline.signal))))
       const { cacheTtlSeconds, burstWindowMs } = this.#options.config.resolver
       const keepMs = Math.max(cacheTtlSeconds * 1000, burstWindowMs)
-      if (keepMs > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType, expiresAt: this.#now() + keepMs })
+      if (keepMs > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType }, { ttl: keepMs })
       this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
       return { ok: true, original, pinned: pinnedReference(parsed, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
     } catch (error) {
@@ -145,6 +167,24 @@ export class RegistryResolver implements Resolver {
     }
   }
 
+  /** One attempt holds one slot; a retry's backoff holds none. The slot is per origin asked, where sockets open. */
+  async #inSlot (endpoint: Endpoint, repository: string, tag: string, deadline: Deadline, attempt: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
+    let release
+    try {
+      release = await this.#slots.acquire(endpoint.baseUrl.host, deadline.signal)
+    } catch (error) {
+      const { maxLookupsInFlight, maxLookupsInFlightPerRegistry } = this.#options.config.resolver
+      throw new RegistryError(ErrorCode.registryTimeout,
+        `registry ${endpoint.registry}: no lookup slot before the admission deadline (at most ${maxLookupsInFlightPerRegistry} lookups per registry and ${maxLookupsInFlight} in all run at once; the rest wait in line)`,
+        { registry: endpoint.registry, repository, reference: tag, cause: error })
+    }
+    try {
+      return await attempt()
+    } finally {
+      release()
+    }
+  }
+
   async #withRetries (registry: string, repository: string, tag: string, deadline: Deadline,
     attempt: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
     const { maxAttempts, retryBaseDelayMs } = this.#options.config.resolver
@@ -156,7 +196,7 @@ export class RegistryResolver implements Resolver {
         if (!(error instanceof RegistryError)) throw error
         const retryAfterMs = (error.retryAfterSeconds ?? 0) * 1000
         if (error.code === ErrorCode.registryRateLimited && retryAfterMs > 0) {
-          this.#coolingUntil.set(registry, { until: this.#now() + retryAfterMs, error })
+          this.#coolingUntil.set(registry, { until: this.#now() + retryAfterMs, error }, { ttl: retryAfterMs })
         }
         if (!error.retryable || tries >= maxAttempts) throw error
         const backoffMs = retryBaseDelayMs * 2 ** (tries - 1) * (0.5 + this.#random())

@@ -1,14 +1,18 @@
 import { errors as undiciErrors } from 'undici'
 import { ErrorCode } from '../errors.js'
 import { BlockedAddressError } from './address-guard.js'
-import { BodyTooLargeError, RedirectError } from './transport.js'
+import { BodyTooLargeError } from './body-limits.js'
+import { RealmAddressError } from './realm-guard.js'
+import { RedirectError } from './transport.js'
 
 /** Turns a thrown transport failure into our error code and a sentence a user can act on. */
-export function describeTransportError (error: unknown, deadline: AbortSignal): { code: ErrorCode, detail: string } {
+export function describeTransportError (error: unknown, deadline: AbortSignal): { code: ErrorCode, detail: string, status?: number } {
+  const realm = findCause(error, (cause) => cause instanceof RealmAddressError)
+  if (realm !== undefined) return { code: ErrorCode.tokenRealmRefused, detail: (realm as Error).message }
   const blocked = findCause(error, (cause) => cause instanceof BlockedAddressError)
   if (blocked !== undefined) return { code: ErrorCode.blockedAddress, detail: (blocked as Error).message }
   if (error instanceof RedirectError) return { code: ErrorCode.registryBadResponse, detail: error.message }
-  if (error instanceof BodyTooLargeError) return { code: ErrorCode.registryBadResponse, detail: error.message }
+  if (error instanceof BodyTooLargeError) return { code: ErrorCode.registryResponseTooLarge, detail: error.message, status: error.status }
   if (deadline.aborted) return { code: ErrorCode.registryTimeout, detail: 'no answer before the admission deadline' }
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError ||
     error instanceof undiciErrors.ConnectTimeoutError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) {

@@ -1,21 +1,27 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { createSecureContext, rootCertificates } from 'node:tls'
+import { LRUCache } from 'lru-cache'
 import { Agent, request } from 'undici'
 import type { RegistryConfig } from '../config.js'
 import { BlockedAddressError, guardedLookup, isForbiddenHostName } from './address-guard.js'
+import { readCapped } from './read-capped.js'
+import { checkRealmLiteral, realmLookup } from './realm-guard.js'
 
 /**
- * The only code that opens connections to registries. One keep-alive undici Agent per configured registry (its CA
- * and link-local policy differ), created on first use and reused for every later lookup. Redirects are followed
- * here by hand so that every hop passes the address guard and loses its Authorization when it leaves the origin.
+ * The only code that opens connections to registries. One keep-alive undici Agent per registry (its CA and
+ * link-local policy differ) and one per registry for its token realm (whose addresses are guarded more strictly),
+ * kept in a bounded LRU: registry hosts come from users, and 40,000 of them must not keep 40,000 Agents (issue 13).
+ * Redirects are followed here by hand so that every hop passes the address guard and loses its Authorization when
+ * it leaves the origin. Bodies are read up to a cap chosen by the caller.
  */
 
 export interface HttpResponse {
   status: number
   headers: IncomingHttpHeaders
-  /** undefined for HEAD */
+  /** undefined for HEAD, and for an error body over BodyLimit.errorBody (then `bodyDiscarded` is true) */
   body: Buffer | undefined
+  bodyDiscarded?: boolean
   /** the URL that finally answered, after redirects */
   url: URL
 }
@@ -26,19 +32,20 @@ export interface SendOptions {
   signal: AbortSignal
   /** sent only to `url`'s origin; dropped on any redirect that leaves it */
   authorization?: string | undefined
+  /** most bytes read from a 2xx body: over it the request fails with BodyTooLargeError */
+  maxBodyBytes: number
+  /**
+   * A token realm named by the registry at `registryHost`: connections to it must not reach loopback or private
+   * addresses unless that registry is on one too (issue 13 §2).
+   */
+  realmOf?: { registryHost: string } | undefined
 }
 
 export class RedirectError extends Error {
   readonly code = 'EREDIRECT'
 }
 
-export class BodyTooLargeError extends Error {
-  readonly code = 'EBODYTOOLARGE'
-}
-
 const maxRedirects = 5
-// OCI distribution spec: registries SHOULD accept manifests up to 4 MiB; nothing legitimate is bigger.
-const maxBodyBytes = 4 * 1024 * 1024
 
 /** One HTTP exchange with a registry or its token server, for metrics and per-admission request counts. */
 export interface ExchangeEvent {
@@ -52,47 +59,69 @@ export interface ExchangeEvent {
 export interface TransportOptions {
   perRequestTimeoutMs: number
   userAgent: string
+  /** undici connections per origin: with the per-registry lookup cap, what one registry can make us open */
+  connectionsPerOrigin: number
+  /** Agents kept (registry and realm ones together); the least recently used is closed beyond this */
+  maxAgents: number
+  /** an Agent unused this long is closed when next touched or evicted */
+  agentIdleMs?: number
   onExchange?: ((event: ExchangeEvent) => void) | undefined
 }
 
 export class Transport {
-  readonly #agents = new Map<string, Agent>()
+  readonly #agents: LRUCache<string, Agent>
+  readonly #closing = new Set<Promise<void>>()
   readonly #options: TransportOptions
   constructor (options: TransportOptions) {
     this.#options = options
+    this.#agents = new LRUCache<string, Agent>({
+      max: options.maxAgents,
+      ttl: options.agentIdleMs ?? 10 * 60_000,
+      updateAgeOnGet: true,
+      // Evicted or expired: close gracefully (requests in flight finish) and forget the promise once it settles.
+      dispose: (agent) => {
+        const closing = agent.close().catch(() => {}).finally(() => { this.#closing.delete(closing) })
+        this.#closing.add(closing)
+      }
+    })
   }
 
-  #agentFor (settings: RegistryConfig): Agent {
-    let agent = this.#agents.get(settings.host)
+  #agentFor (settings: RegistryConfig, realmOf: SendOptions['realmOf']): Agent {
+    const key = realmOf === undefined ? settings.host : `${settings.host}\nrealm of ${realmOf.registryHost}`
+    let agent = this.#agents.get(key)
     if (agent === undefined) {
       // One TLS context per registry: passing `ca` instead would rebuild it, with every root certificate, per connection.
       const secureContext = settings.caFile === undefined
         ? undefined
         : createSecureContext({ ca: [...rootCertificates, readFileSync(settings.caFile, 'utf8')] })
+      const lookup = realmOf !== undefined
+        ? realmLookup(realmOf.registryHost, settings.allowLinkLocal)
+        : settings.allowLinkLocal ? undefined : guardedLookup
       agent = new Agent({
         keepAliveTimeout: 30_000,
         headersTimeout: this.#options.perRequestTimeoutMs,
         bodyTimeout: this.#options.perRequestTimeoutMs,
-        connections: 16,
+        connections: this.#options.connectionsPerOrigin,
         connect: {
           ...(secureContext === undefined ? {} : { secureContext }),
-          ...(settings.allowLinkLocal ? {} : { lookup: guardedLookup }),
+          ...(lookup === undefined ? {} : { lookup }),
           timeout: this.#options.perRequestTimeoutMs
         }
       })
-      this.#agents.set(settings.host, agent)
+      this.#agents.set(key, agent)
     }
     return agent
   }
 
   async send (url: URL, options: SendOptions, settings: RegistryConfig): Promise<HttpResponse> {
-    const agent = this.#agentFor(settings)
+    const agent = this.#agentFor(settings, options.realmOf)
     const origin = url.origin
     let current = url
     for (let hop = 0; ; hop++) {
       if (!settings.allowLinkLocal && isForbiddenHostName(current.hostname)) {
         throw new BlockedAddressError(current.hostname, current.hostname)
       }
+      if (options.realmOf !== undefined) await checkRealmLiteral(current.hostname, options.realmOf.registryHost, settings.allowLinkLocal)
       const headers: Record<string, string> = { ...options.headers, 'user-agent': this.#options.userAgent }
       if (options.authorization !== undefined && current.origin === origin) headers['authorization'] = options.authorization
       const started = performance.now()
@@ -124,9 +153,12 @@ export class Transport {
         current = next
         continue
       }
-      const body = options.method === 'HEAD' ? undefined : await readLimited(response.body)
-      if (options.method === 'HEAD') await response.body.dump()
-      return { status: response.statusCode, headers: response.headers, body, url: current }
+      if (options.method === 'HEAD') {
+        await response.body.dump()
+        return { status: response.statusCode, headers: response.headers, body: undefined, url: current }
+      }
+      const read = await readCapped(response, options.maxBodyBytes)
+      return { status: response.statusCode, headers: response.headers, body: read.body, ...(read.discarded ? { bodyDiscarded: true } : {}), url: current }
     }
   }
 
@@ -139,22 +171,13 @@ export class Transport {
     return total
   }
 
-  async close (): Promise<void> {
-    await Promise.all([...this.#agents.values()].map(async (agent) => { await agent.close() }))
-    this.#agents.clear()
+  /** Agents currently kept, for tests and metrics. */
+  get agentCount (): number {
+    return this.#agents.size
   }
-}
 
-async function readLimited (body: AsyncIterable<Buffer> & { destroy: (error?: Error) => unknown }): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let length = 0
-  for await (const chunk of body) {
-    length += chunk.length
-    if (length > maxBodyBytes) {
-      body.destroy()
-      throw new BodyTooLargeError(`response body exceeds ${maxBodyBytes} bytes`)
-    }
-    chunks.push(chunk)
+  async close (): Promise<void> {
+    this.#agents.clear()
+    await Promise.all([...this.#closing])
   }
-  return Buffer.concat(chunks)
 }

@@ -14,9 +14,11 @@ import { push } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
 import { createCa, issueCert } from '../support/tls.js'
 
-// Issue 7, credential scoping: credentials configured for registry A reach only A (and a token realm on A's own host
+// Issue 7, credential scoping: credentials configured for registry A reach only A (and a token realm on A's own origin
 // or in its allowedRealmHosts), never over plain HTTP unless A is insecure, never across a redirect that leaves A,
 // and never appear in a log line, a metric or a denial. "Host B" is a recording server on another address or port.
+// Issue 13 §2: origins, not host names: a realm on A's host but another port is another server; and a plain-HTTP
+// realm named by an HTTPS registry is not followed at all.
 
 t.test('credentials never leave the registry they belong to', async (t) => {
   const password = `battery-secret-${randomBytes(9).toString('hex')}`
@@ -73,14 +75,14 @@ t.test('credentials never leave the registry they belong to', async (t) => {
     { host: sameHost.host, caFile },
     { host: foreignRealm.host, caFile },
     { host: allowedRealm.host, caFile, allowedRealmHosts: [realmHost] },
-    { host: redirecting.host, caFile },
-    { host: redirectingToo.host, caFile },
-    { host: cdnOuter.host, caFile },
+    { host: redirecting.host, caFile, allowedRealmHosts: [realmHost] },
+    { host: redirectingToo.host, caFile, allowedRealmHosts: [realmHost] },
+    { host: cdnOuter.host, caFile, allowedRealmHosts: [realmHost] },
     { host: plainRealmChallenger.host, caFile },
-    { host: httpDowngrade.host, caFile },
+    { host: httpDowngrade.host, caFile, allowedRealmHosts: [realmHost] },
     // The mirror speaks plain HTTP but the registry is not marked insecure.
     { host: mirrored, mirror: plainMirror.baseUrl, ...(registry.caFile === undefined ? {} : { caFile: registry.caFile }) },
-    { host: insecureRegistry.host, insecure: true }
+    { host: insecureRegistry.host, insecure: true, allowedRealmHosts: [new URL(insecureRegistry.tokenServer.realm).host] }
   ]
   const secret = (source: string): Credential => ({ username, password, source })
   const credentials = new StaticCredentials(new Map(registries.map((r) => [r.host, secret(`battery config for ${r.host}`)])))
@@ -103,10 +105,12 @@ t.test('credentials never leave the registry they belong to', async (t) => {
   const figures: string[] = []
   const tally = (name: string, ok: boolean): void => { figures.push(`${ok ? 'held' : 'FAILED'}: ${name}`) }
 
-  await t.test('a realm on the registry\'s own host receives the credentials', async (t) => {
+  await t.test('issue 13: a realm on the registry\'s own host but another port does not receive the credentials', async (t) => {
     const response = await admit(sameHost.host)
-    t.equal(response.allowed && response.patch !== undefined, true, `pinned (${response.status?.message ?? 'ok'})`)
-    tally('own-host realm gets the credentials', response.allowed)
+    t.equal(response.allowed, false)
+    t.same(tokenUsers().filter((user) => user !== null), [], `the realm ${realmHost} was asked anonymously only`)
+    t.match(response.status?.message, new RegExp(`the credentials for ${sameHost.host} were not sent: ${realmHost} is not ${sameHost.host}'s origin`), 'the denial says why')
+    tally('same host, other port: credentials withheld', tokenUsers().every((user) => user === null))
   })
 
   await t.test('a foreign realm never receives the credentials', async (t) => {
@@ -114,7 +118,7 @@ t.test('credentials never leave the registry they belong to', async (t) => {
     t.equal(response.allowed, false)
     t.same(tokenUsers().filter((user) => user !== null), [], `the realm ${realmHost} was asked anonymously only`)
     t.match(response.status?.message, new RegExp(`token server ${realmHost} answered 401 to an anonymous request \\(the credentials for ${foreignRealm.host} ` +
-      `were not sent: ${realmHost} is not ${foreignRealm.host}'s host; list it in allowedRealmHosts if it belongs to this registry\\)`), 'the denial says why')
+      `were not sent: ${realmHost} is not ${foreignRealm.host}'s origin \\(${foreignRealm.host}\\); list it in allowedRealmHosts if it belongs to this registry\\)`), 'the denial says why')
     tally('foreign realm: credentials withheld', tokenUsers().every((user) => user === null))
   })
 
@@ -143,10 +147,10 @@ t.test('credentials never leave the registry they belong to', async (t) => {
   })
 
   await t.test('never over plain HTTP unless the registry is insecure', async (t) => {
-    await admit(plainRealmChallenger.host)
-    t.ok(plainRealm.requests().length > 0, 'the plain-HTTP realm was asked')
-    t.same(authorizationAt(plainRealm), [], 'a plain-HTTP realm of an HTTPS registry gets no credentials')
-    t.notOk(plainRealm.requests().some((request) => request.url.includes('account=')), 'not even the account name')
+    const plain = await admit(plainRealmChallenger.host)
+    t.equal(plain.allowed, false)
+    t.match(plain.status?.message, /named a plain-HTTP token realm http:\/\/127\.0\.0\.1:\d+; refused: only HTTPS realms are followed unless the registry is marked insecure/)
+    t.same(plainRealm.requests(), [], 'issue 13: a plain-HTTP realm of an HTTPS registry is not asked at all, so its answer never becomes our Bearer token')
 
     const downgraded = await admit(httpDowngrade.host)
     t.equal(downgraded.allowed, false)

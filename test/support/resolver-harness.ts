@@ -4,11 +4,16 @@ import { StaticCredentials, type Credential, type CredentialSource } from '../..
 import type { LookupEvent } from '../../src/registry/resolver.js'
 import type { Registry, Teardown } from './registry.js'
 
-/** Registry settings that let our client reach a test registry exactly as an admin would configure it. */
-export function registryConfigFor (registry: Pick<Registry, 'host' | 'tls' | 'caFile'>, extra: Partial<RegistryConfig> = {}): Partial<RegistryConfig> & { host: string } {
+/**
+ * Registry settings that let our client reach a test registry exactly as an admin would configure it: its token server
+ * listens on another port, another origin, so it is listed in allowedRealmHosts (issue 13 §2).
+ */
+export function registryConfigFor (registry: Pick<Registry, 'host' | 'tls' | 'caFile'> & { tokenServer?: { realm: string } | undefined },
+  extra: Partial<RegistryConfig> = {}): Partial<RegistryConfig> & { host: string } {
+  const realm = registry.tokenServer === undefined ? {} : { allowedRealmHosts: [new URL(registry.tokenServer.realm).host] }
   return registry.tls
-    ? { host: registry.host, ...(registry.caFile === undefined ? {} : { caFile: registry.caFile }), ...extra }
-    : { host: registry.host, insecure: true, ...extra }
+    ? { host: registry.host, ...(registry.caFile === undefined ? {} : { caFile: registry.caFile }), ...realm, ...extra }
+    : { host: registry.host, insecure: true, ...realm, ...extra }
 }
 
 export interface HarnessOptions {

@@ -85,12 +85,13 @@ async function helperScript (body: string): Promise<string> {
 t.test('credential helper protocol', async (t) => {
   const log = join(await mkdtemp(join(tmpdir(), 'atw-helper-log-')), 'calls')
   const ok = await helperScript(`[ "$1" = get ] || exit 3\nread server\necho "$server" >> ${log}\nprintf '{"ServerURL":"%s","Username":"AWS","Secret":"s3cr3t-%s"}' "$server" "$server"`)
-  let now = 0
+  // lru-cache treats a start time of 0 as "no start" (never stale), and no real clock reads 0.
+  let now = 1_000
   const helper = new CredentialHelper({ name: 'fixture', path: ok, timeoutMs: 5000, cacheMs: 1000, now: () => now })
   t.same(await helper.credentialFor('123.dkr.ecr.eu-west-1.amazonaws.com'),
     { username: 'AWS', password: 's3cr3t-123.dkr.ecr.eu-west-1.amazonaws.com', source: 'credential helper fixture' }, 'server URL on stdin, JSON on stdout')
   await helper.credentialFor('123.dkr.ecr.eu-west-1.amazonaws.com')
-  now = 2000
+  now = 2_001
   await helper.credentialFor('123.dkr.ecr.eu-west-1.amazonaws.com')
   const { readFile } = await import('node:fs/promises')
   t.equal((await readFile(log, 'utf8')).trim().split('\n').length, 2, 'cached for cacheMs, then asked again')

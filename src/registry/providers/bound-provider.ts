@@ -5,8 +5,8 @@ import { matchesHostPattern } from './host-pattern.js'
 export class BoundProvider implements CredentialSource {
   constructor (private readonly hosts: readonly string[], private readonly provider: CredentialSource) {}
 
-  async credentialFor (registry: string): Promise<Credential | undefined> {
+  async credentialFor (registry: string, signal?: AbortSignal): Promise<Credential | undefined> {
     if (!this.hosts.some((pattern) => matchesHostPattern(pattern, registry))) return undefined
-    return await this.provider.credentialFor(registry)
+    return await this.provider.credentialFor(registry, signal)
   }
 }

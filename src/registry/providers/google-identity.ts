@@ -1,5 +1,7 @@
 import { Agent, request } from 'undici'
+import { BodyLimit } from '../body-limits.js'
 import type { Credential, CredentialSource } from '../credentials.js'
+import { readCapped } from '../read-capped.js'
 
 /**
  * GKE Workload Identity: the pod's Google access token from the metadata server, presented to gcr.io and
@@ -38,8 +40,8 @@ export class GoogleIdentity implements CredentialSource {
     return `the google identity of ServiceAccount ${this.#options.serviceAccount}`
   }
 
-  async credentialFor (): Promise<Credential> {
-    const password = await this.#token()
+  async credentialFor (_registry?: string, signal?: AbortSignal): Promise<Credential> {
+    const password = await untilAborted(this.#token(), signal)
     return {
       username: 'oauth2accesstoken',
       password,
@@ -67,7 +69,12 @@ export class GoogleIdentity implements CredentialSource {
     } catch (error) {
       throw new GoogleIdentityError(`the GKE metadata server at ${new URL(url).host} did not answer (${(error as Error).message}); is Workload Identity enabled for this node pool?`, { cause: error })
     }
-    const text = await response.body.text()
+    let text
+    try {
+      text = (await readCapped(response, BodyLimit.tokenResponse)).body?.toString('utf8') ?? ''
+    } catch (error) {
+      throw new GoogleIdentityError(`the GKE metadata server's token response is too large: ${(error as Error).message}`, { cause: error })
+    }
     if (response.statusCode !== 200) {
       throw new GoogleIdentityError(`the GKE metadata server answered ${response.statusCode}; check the iam.gke.io/gcp-service-account annotation of ServiceAccount ${this.#options.serviceAccount}`)
     }
@@ -87,5 +94,24 @@ export class GoogleIdentity implements CredentialSource {
 
   async close (): Promise<void> {
     await this.#dispatcher.close()
+  }
+}
+
+/**
+ * The token fetch is shared by concurrent lookups and bounded by its own timeout; each caller waits for it only
+ * until its own admission's deadline (issue 13 §1), without cancelling it for the others.
+ */
+async function untilAborted<T> (work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return await work
+  if (signal.aborted) throw new GoogleIdentityError('the admission deadline passed before the GKE metadata server was asked')
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(new GoogleIdentityError('the GKE metadata server did not answer before the admission deadline')) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
   }
 }
