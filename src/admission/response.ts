@@ -122,7 +122,9 @@ const advice: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.blockedAddress]: 'set allowLinkLocal for this registry if it is intended',
   [ErrorCode.registryBadResponse]: 'the registry answered something unusable; check the registry or write the digest yourself',
   [ErrorCode.digestMismatch]: 'do not trust this registry answer; check the registry or write the digest yourself',
-  [ErrorCode.credentialsUnavailable]: 'check the pull credentials configured for this registry'
+  [ErrorCode.credentialsUnavailable]: 'check the pull credentials configured for this registry',
+  [ErrorCode.registryResponseTooLarge]: 'the registry sent more than a registry answer can be; check the registry or write the digest yourself',
+  [ErrorCode.tokenRealmRefused]: 'the registry named a token server its requests may not go to (plain HTTP, another origin, or a private address); check the registry or allowedRealmHosts'
 }
 
 /** A reference that could not be pinned or parsed, as a Problem naming the field, the reference and the answer. */

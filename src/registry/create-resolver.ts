@@ -5,7 +5,7 @@ import { ManifestClient } from './manifest-client.js'
 import { RegistryResolver, type LookupEvent } from './resolver.js'
 import { Transport, type ExchangeEvent } from './transport.js'
 
-/** Where the registry shell reports what it did; src/metrics.ts implements both. */
+/** Where the registry shell reports what it did; src/http/metrics.ts implements both. */
 export interface RegistryObserver {
   onLookup?: (event: LookupEvent) => void
   onExchange?: (event: ExchangeEvent) => void

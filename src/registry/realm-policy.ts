@@ -16,7 +16,9 @@ function isDockerHub (endpoint: Endpoint): boolean {
   return normaliseAuthKey(endpoint.registry) === 'docker.io'
 }
 
-/** The realm URL, or a typed error: unparseable, not HTTP(S), or plain HTTP named by a registry not marked insecure. */
+const maxRealmHostLength = 253
+
+/** The realm URL, or a typed error: unparseable, not HTTP(S), a host no DNS name can be, or plain HTTP named by a registry not marked insecure. */
 export function usableRealm (realm: string, endpoint: Endpoint, repository: string, tag: string): URL {
   const facts = { registry: endpoint.registry, repository, reference: tag, status: 401 }
   let url: URL | undefined
@@ -27,6 +29,12 @@ export function usableRealm (realm: string, endpoint: Endpoint, repository: stri
   }
   if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     throw new RegistryError(ErrorCode.registryBadResponse, `${endpoint.registry} named an unusable token realm ${JSON.stringify(realm)}`, facts)
+  }
+  // Past 255 bytes OpenSSL refuses the TLS server name with an exception that escapes undici's promise (issue 13 §1);
+  // no real realm has a host that long, so it is refused here as the image grammar refuses such a registry host.
+  if (url.hostname.length > maxRealmHostLength || url.hostname.split('.').some((label) => label.length > 63)) {
+    throw new RegistryError(ErrorCode.registryBadResponse,
+      `${endpoint.registry} named a token realm whose host is not a valid DNS name (${url.hostname.length} characters)`, facts)
   }
   // Its answer becomes the Bearer token we send, so a plain-HTTP realm would let anyone on the path choose it.
   if (url.protocol === 'http:' && !endpoint.settings.insecure) {
