@@ -56,7 +56,7 @@ t.test('a plain-HTTP realm is followed only for a registry marked insecure', asy
 t.test('a realm whose host no DNS name can be is refused before any connection (issue 13 §1: SNI past 255 bytes)', async (t) => {
   const longHost = `${Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.')}.example`
   t.throws(() => usableRealm(`https://${longHost}/token`, endpoint('registry.example'), 'team/app', 'v1'),
-    { code: ErrorCode.registryBadResponse, message: /token realm whose host is not a valid DNS name \(313 characters\)/ })
+    { code: ErrorCode.registryBadResponse, message: /token realm whose host is not a valid DNS name \(312 characters\)/ })
   t.throws(() => usableRealm(`https://${'b'.repeat(64)}.example/token`, endpoint('registry.example'), 'team/app', 'v1'),
     { code: ErrorCode.registryBadResponse })
   t.equal(usableRealm(`https://${'c'.repeat(63)}.example/token`, endpoint('registry.example'), 'team/app', 'v1').hostname, `${'c'.repeat(63)}.example`)
