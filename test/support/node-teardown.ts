@@ -1,0 +1,70 @@
+/**
+ * Gives back everything a real-node cluster took from the machine, once its daemons are stopped (or dead): pod
+ * processes and their cgroups, shims, mounts, the network namespace, log links, libcni cache entries, kernel
+ * settings and the temp dir. Synchronous, so the same code serves stop(), a process 'exit' hook and the sweep of
+ * clusters whose test process was SIGKILLed.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { paths } from './node-configs.js'
+import { killShims, removeCgroupRoot, removeCniCache, removeLogLinks, removeShimSockets, restoreSysctls, unmountUnder } from './node-host-state.js'
+import { isStale, NETNS_PREFIX } from './node-netns.js'
+
+export interface HostClaim {
+  /** Cluster id: names the netns, the cgroup root (/<id>), the CNI network and the temp dir. */
+  id: string
+  dir: string
+  /** Kernel settings as they were before the kubelet started. */
+  sysctls?: ReadonlyMap<string, string>
+  keepDir?: boolean
+}
+
+export function clusterDir (id: string): string {
+  return join(tmpdir(), id)
+}
+
+export function releaseHost (claim: HostClaim): void {
+  const layout = { dir: claim.dir, cgroupRoot: `/${claim.id}`, cniNetwork: claim.id }
+  const p = paths(layout)
+  removeCgroupRoot(layout.cgroupRoot)
+  removeShimSockets(p.containerdSocket, p.containerdState)
+  killShims(p.containerdSocket)
+  unmountUnder(claim.dir)
+  removeCgroupRoot(layout.cgroupRoot)
+  try { execFileSync('ip', ['netns', 'del', claim.id], { stdio: 'ignore' }) } catch { /* already gone */ }
+  removeLogLinks(claim.dir)
+  removeCniCache(layout.cniNetwork)
+  if (claim.sysctls !== undefined) restoreSysctls(claim.sysctls)
+  // Never recurse into a dir that still has a mount in it: rm would delete through it.
+  if (claim.keepDir !== true && existsSync(claim.dir)) {
+    unmountUnder(claim.dir)
+    rmSync(claim.dir, { recursive: true, force: true, maxRetries: 3 })
+  }
+}
+
+/** Releases what clusters of dead test processes left behind (their daemons died with them: parent-death signal). */
+export function sweepStaleClusters (): void {
+  const ids = new Set<string>()
+  for (const entry of readdirSync(tmpdir())) if (entry.startsWith(NETNS_PREFIX)) ids.add(entry)
+  try {
+    const listing = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    for (const match of listing.matchAll(new RegExp(`^${NETNS_PREFIX}\\d+-\\d+`, 'gm'))) ids.add(match[0])
+  } catch { /* no netns support: nothing to sweep there */ }
+  for (const id of ids) {
+    if (!isStale(id)) continue
+    const dir = clusterDir(id)
+    releaseHost({ id, dir, keepDir: existsSync(join(dir, 'keep')), sysctls: savedSysctls(dir) })
+  }
+}
+
+export const SYSCTLS_FILE = 'sysctls.json'
+
+function savedSysctls (dir: string): Map<string, string> | undefined {
+  try {
+    return new Map(Object.entries(JSON.parse(readFileSync(join(dir, SYSCTLS_FILE), 'utf8')) as Record<string, string>))
+  } catch {
+    return undefined
+  }
+}
