@@ -55,7 +55,7 @@ export const pauseImage = `${registryHost}/pause:${PAUSE_TAG}`
 /** containerd 1.6, config version 2: everything under the cluster's dir, so several clusters never share state. */
 export function containerdConfig (layout: NodeLayout): string {
   const p = paths(layout)
-  const cri = '[plugins."io.containerd.grpc.v1.cri"]'
+  const cri = 'plugins."io.containerd.grpc.v1.cri"'
   return [
     'version = 2',
     `root = ${JSON.stringify(p.containerdRoot)}`,
@@ -64,7 +64,7 @@ export function containerdConfig (layout: NodeLayout): string {
     'disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]',
     '[grpc]',
     `  address = ${JSON.stringify(p.containerdSocket)}`,
-    cri,
+    `[${cri}]`,
     `  sandbox_image = ${JSON.stringify(pauseImage)}`,
     // Root here lacks CAP_SYS_RESOURCE: the kubelet's oom_score_adj -998 for sandboxes would fail every sandbox with
     // "can't get final child's PID from pipe: EOF" (real-node.md). Restricting clamps it to what we may set.
@@ -72,18 +72,18 @@ export function containerdConfig (layout: NodeLayout): string {
     // Pod network namespaces under our state dir, not /var/run/netns, so teardown finds exactly ours.
     '  netns_mounts_under_state_dir = true',
     '  enable_selinux = false',
-    `${cri}.containerd`,
+    `[${cri}.containerd]`,
     '  snapshotter = "overlayfs"',
     '  default_runtime_name = "runc"',
-    `${cri}.containerd.runtimes.runc`,
+    `[${cri}.containerd.runtimes.runc]`,
     '  runtime_type = "io.containerd.runc.v2"',
-    `${cri}.containerd.runtimes.runc.options`,
+    `[${cri}.containerd.runtimes.runc.options]`,
     '  SystemdCgroup = false',
     '  BinaryName = "runc"',
-    `${cri}.cni`,
+    `[${cri}.cni]`,
     '  bin_dir = "/usr/lib/cni"',
     `  conf_dir = ${JSON.stringify(p.cniConf)}`,
-    `${cri}.registry`,
+    `[${cri}.registry]`,
     `  config_path = ${JSON.stringify(p.certsD)}`,
     ''
   ].join('\n')
