@@ -4,8 +4,8 @@
  * registry. Everything goes through NodeCluster.kubectl, i.e. inside the cluster's network namespace.
  */
 import { REPO_ROOT } from './cluster.js'
+import { builtImage } from './image.js'
 import type { NodeCluster } from './node-cluster.js'
-import { run } from './netns-process.js'
 
 export const NAMESPACE = 'actortemplate-webhook'
 export const DEPLOYMENT = 'actortemplate-webhook'
@@ -24,9 +24,8 @@ async function kubectlOk (cluster: NodeCluster, args: string[], timeoutMs = 120_
  * inside the namespace, where the registry is. Returns REGISTRY/REPO@sha256:… as the script printed it.
  */
 export async function pushWebhookImage (cluster: NodeCluster): Promise<string> {
+  await builtImage()
   const script = `${REPO_ROOT}scripts/image.sh`
-  const built = await run(['bash', script], { timeoutMs: 20 * 60_000 })
-  if (built.code !== 0) throw new Error(`scripts/image.sh failed: ${built.stderr.split('\n').slice(-30).join('\n')}`)
   const pushed = await cluster.runInNetns(['bash', script, '--push', `${cluster.registryHost}/actortemplate-webhook`, '--tls-verify=false'], { timeoutMs: 10 * 60_000 })
   if (pushed.code !== 0) throw new Error(`scripts/image.sh --push failed: ${pushed.stderr.split('\n').slice(-30).join('\n')}`)
   return pushed.stdout.trim().split('\n').at(-1) ?? ''
