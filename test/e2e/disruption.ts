@@ -25,10 +25,13 @@ export interface ScenarioOptions {
   trailMs?: number
   /** Does the disruption and waits for its end state; returns the time that took ("time to Ready"). */
   disrupt: () => Promise<number>
+  /** What disrupt()'s time measures, for the report. Default 'time to Ready'. */
+  timeLabel?: string
 }
 
 export interface ScenarioResult extends StreamSummary {
   name: string
+  timeLabel: string
   timeToReadyMs: number
   /** Date.now() when disrupt() returned. */
   settledAt: number
@@ -72,10 +75,10 @@ export async function runScenario (cluster: NodeCluster, images: Images, opts: S
   const { admissions, skipped } = await stream.stop()
   const failures = new Map<string, number>()
   for (const a of admissions.filter((a) => !a.ok)) failures.set(normalize(a.detail), (failures.get(normalize(a.detail)) ?? 0) + 1)
-  return { name: opts.name, ...summarize(admissions), timeToReadyMs, settledAt, skipped, admissions, failures }
+  return { name: opts.name, timeLabel: opts.timeLabel ?? 'time to Ready', ...summarize(admissions), timeToReadyMs, settledAt, skipped, admissions, failures }
 }
 
-export function describe (r: Pick<ScenarioResult, 'name' | 'sent' | 'failed' | 'p50Ms' | 'p99Ms' | 'ratePerSecond' | 'timeToReadyMs' | 'skipped'>): string {
+export function describe (r: Pick<ScenarioResult, 'name' | 'timeLabel' | 'sent' | 'failed' | 'p50Ms' | 'p99Ms' | 'ratePerSecond' | 'timeToReadyMs' | 'skipped'>): string {
   return `${r.name}: admissions sent ${r.sent} (${r.ratePerSecond}/s${r.skipped > 0 ? `, ${r.skipped} ticks skipped` : ''}), failed ${r.failed}, ` +
-    `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (kubectl), time to Ready ${r.timeToReadyMs} ms`
+    `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (kubectl), ${r.timeLabel} ${r.timeToReadyMs} ms`
 }

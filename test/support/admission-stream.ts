@@ -33,7 +33,7 @@ export function startStream (opts: StreamOptions): Stream {
   const inFlight = new Set<Promise<void>>()
   let skipped = 0
   let n = 0
-  const tick = (): void => {
+  const launch = (): void => {
     if (inFlight.size >= (opts.maxInFlight ?? 20)) {
       skipped++
       return
@@ -47,8 +47,15 @@ export function startStream (opts: StreamOptions): Stream {
       .finally(() => { inFlight.delete(promise) })
     inFlight.add(promise)
   }
+  // Attempts are due by the clock, not by timer callbacks, which drift on a busy machine and would lower the rate.
+  const begin = performance.now()
+  let due = 0
+  const tick = (): void => {
+    const target = Math.floor(((performance.now() - begin) / 1000) * opts.ratePerSecond) + 1
+    for (; due < target; due++) launch()
+  }
   tick()
-  const timer = setInterval(tick, 1000 / opts.ratePerSecond)
+  const timer = setInterval(tick, 20)
   return {
     stop: async () => {
       clearInterval(timer)

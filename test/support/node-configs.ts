@@ -80,6 +80,8 @@ export function containerdConfig (layout: NodeLayout): string {
     `[${cri}.containerd.runtimes.runc.options]`,
     '  SystemdCgroup = false',
     '  BinaryName = "runc"',
+    // runc keeps container state in /run/containerd/runc by default; killed containers would leave it there.
+    `  Root = ${JSON.stringify(join(layout.dir, 'containerd', 'runc'))}`,
     `[${cri}.cni]`,
     '  bin_dir = "/usr/lib/cni"',
     `  conf_dir = ${JSON.stringify(p.cniConf)}`,

@@ -133,12 +133,18 @@ export function removeLogLinks (dir: string): void {
   }
 }
 
-/** libcni caches each attachment as /var/lib/cni/results/<network>-<container>-<ifname>; containerd 1.6 has no setting. */
-export function removeCniCache (network: string): void {
+/**
+ * libcni caches each attachment as /var/lib/cni/results/<network>-<sandbox>-<ifname>, containerd's loopback one as
+ * cni-loopback-<sandbox>-lo; containerd 1.6 has no setting for that dir. Ours: our network, or our sandboxes (the
+ * CRI plugin's sandbox dirs under our containerd root).
+ */
+export function removeCniCache (network: string, containerdRoot: string): void {
   const results = '/var/lib/cni/results'
   if (!existsSync(results)) return
+  const sandboxes = join(containerdRoot, 'io.containerd.grpc.v1.cri', 'sandboxes')
+  const ours = new Set(existsSync(sandboxes) ? readdirSync(sandboxes).map((id) => `cni-loopback-${id}-lo`) : [])
   for (const entry of readdirSync(results)) {
-    if (entry.startsWith(`${network}-`)) rmSync(join(results, entry), { force: true })
+    if (entry.startsWith(`${network}-`) || ours.has(entry)) rmSync(join(results, entry), { force: true })
   }
 }
 
@@ -164,5 +170,9 @@ export function removeShimSockets (containerdSocket: string, containerdState: st
   for (const id of readdirSync(bundles)) {
     const hex = createHash('sha256').update(join(containerdSocket, 'k8s.io', id)).digest('hex')
     rmSync(join('/run/containerd/s', hex), { force: true })
+  }
+  // Created by the first shim if absent; removed only when empty, so another containerd's files are never touched.
+  for (const dir of ['/run/containerd/s', '/run/containerd']) {
+    try { rmdirSync(dir) } catch { /* not empty, or not there */ }
   }
 }

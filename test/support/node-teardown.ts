@@ -35,7 +35,7 @@ export function releaseHost (claim: HostClaim): void {
   removeCgroupRoot(layout.cgroupRoot)
   try { execFileSync('ip', ['netns', 'del', claim.id], { stdio: 'ignore' }) } catch { /* already gone */ }
   removeLogLinks(claim.dir)
-  removeCniCache(layout.cniNetwork)
+  removeCniCache(layout.cniNetwork, p.containerdRoot)
   if (claim.sysctls !== undefined) restoreSysctls(claim.sysctls)
   // Never recurse into a dir that still has a mount in it: rm would delete through it.
   if (claim.keepDir !== true && existsSync(claim.dir)) {

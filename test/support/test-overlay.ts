@@ -3,7 +3,7 @@
  * image, by digest, and the local plain-HTTP registry marked insecure in the webhook's configuration. Everything
  * else (certificates, probes, PDB, RBAC, NetworkPolicy, webhooks with clientConfig.service) is applied as shipped.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { parse, stringify } from 'yaml'
@@ -24,6 +24,7 @@ export interface TestOverlay {
   dir: string
   /** Rewrites config.yaml; `kubectl apply -k dir` then creates a ConfigMap with a new hash suffix. */
   setConfig: (config: Record<string, unknown>) => Promise<void>
+  remove: () => Promise<void>
 }
 
 export async function writeTestOverlay (opts: TestOverlayOptions): Promise<TestOverlay> {
@@ -45,5 +46,5 @@ export async function writeTestOverlay (opts: TestOverlayOptions): Promise<TestO
     configMapGenerator: [{ name: 'actortemplate-webhook-config', behavior: 'replace', files: ['config.yaml'] }],
     images: [{ name: 'actortemplate-webhook', newName: opts.image.slice(0, at), digest: opts.image.slice(at + 1) }]
   }))
-  return { dir, setConfig }
+  return { dir, setConfig, remove: async () => { await rm(dir, { recursive: true, force: true }) } }
 }
