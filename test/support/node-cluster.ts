@@ -24,7 +24,7 @@ import { KUBELET_CLIENT_USER, writeCredentials, type NodeCredentials } from './n
 import { createCgroupRoot, saveSysctls } from './node-host-state.js'
 import { createNodeNetns, newClusterId } from './node-netns.js'
 import { runInNetns, startInNetns, stopProcess, type RunOptions, type RunResult } from './netns-process.js'
-import { clusterDir, releaseHost, sweepStaleClusters, SYSCTLS_FILE, type HostClaim } from './node-teardown.js'
+import { clusterDir, originalSysctls, releaseHost, sweepStaleClusters, SYSCTLS_FILE, type HostClaim } from './node-teardown.js'
 import { onProcessExit } from './node-exit-hooks.js'
 
 export interface NodeClusterTimings {
@@ -146,7 +146,7 @@ export async function startNodeCluster (options: StartNodeClusterOptions = {}): 
     start('kube-proxy')
     await waitFor('the containerd socket', 'containerd', async () => existsSync(p.containerdSocket))
     // The kubelet rewrites machine-wide kernel settings; remembered here (and on disk for a sweep) to restore them.
-    claim.sysctls = saveSysctls()
+    claim.sysctls = originalSysctls(id, saveSysctls)
     await writeFile(join(dir, SYSCTLS_FILE), JSON.stringify(Object.fromEntries(claim.sysctls)))
     start('kubelet')
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { paths } from './node-configs.js'
 import { killShims, removeCgroupRoot, removeCniCache, removeLogLinks, removeShimSockets, restoreSysctls, unmountUnder } from './node-host-state.js'
-import { isStale, NETNS_PREFIX } from './node-netns.js'
+import { alive, isStale, NETNS_PREFIX } from './node-netns.js'
 
 export interface HostClaim {
   /** Cluster id: names the netns, the cgroup root (/<id>), the CNI network and the temp dir. */
@@ -36,7 +36,8 @@ export function releaseHost (claim: HostClaim): void {
   try { execFileSync('ip', ['netns', 'del', claim.id], { stdio: 'ignore' }) } catch { /* already gone */ }
   removeLogLinks(claim.dir)
   removeCniCache(layout.cniNetwork, p.containerdRoot)
-  if (claim.sysctls !== undefined) restoreSysctls(claim.sysctls)
+  // The kubelets of clusters running at once share these machine-wide settings: the last one out restores them.
+  if (claim.sysctls !== undefined && otherLiveClusters(claim.id).length === 0) restoreSysctls(claim.sysctls)
   // Never recurse into a dir that still has a mount in it: rm would delete through it.
   if (claim.keepDir !== true && existsSync(claim.dir)) {
     unmountUnder(claim.dir)
@@ -67,4 +68,23 @@ function savedSysctls (dir: string): Map<string, string> | undefined {
   } catch {
     return undefined
   }
+}
+
+function otherLiveClusters (id: string): string[] {
+  return readdirSync(tmpdir()).filter((entry) => {
+    const match = new RegExp(`^${NETNS_PREFIX}(\\d+)-\\d+$`).exec(entry)
+    return match !== null && entry !== id && alive(Number(match[1]))
+  })
+}
+
+/**
+ * The kernel settings as they were before any kubelet of ours changed them: another live cluster's record if there
+ * is one (its kubelet may already have changed them), else the current values.
+ */
+export function originalSysctls (id: string, current: () => Map<string, string>): Map<string, string> {
+  for (const other of otherLiveClusters(id)) {
+    const saved = savedSysctls(clusterDir(other))
+    if (saved !== undefined) return saved
+  }
+  return current()
 }
