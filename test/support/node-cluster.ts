@@ -20,7 +20,8 @@ import { exited } from './child-process.js'
 import { nodeBinaries } from './node-binaries.js'
 import { API_SERVER, commandFor, ETCD_URL, skopeoPushCommand, type Component } from './node-components.js'
 import * as configs from './node-configs.js'
-import { KUBELET_CLIENT_USER, writeCredentials, type NodeCredentials } from './node-credentials.js'
+import { KUBELET_CLIENT_USER } from './node-credentials.js'
+import { apiserverCa, writeConfigs } from './node-files.js'
 import { createCgroupRoot, saveSysctls } from './node-host-state.js'
 import { createNodeNetns, newClusterId } from './node-netns.js'
 import { runInNetns, startInNetns, stopProcess, type RunOptions, type RunResult } from './netns-process.js'
@@ -186,28 +187,6 @@ export async function startNodeCluster (options: StartNodeClusterOptions = {}): 
     await stop()
     throw error
   }
-}
-
-async function writeConfigs (layout: configs.NodeLayout, p: ReturnType<typeof configs.paths>): Promise<NodeCredentials> {
-  for (const d of [p.containerdRoot, p.containerdState, join(p.certsD, configs.registryHost), p.cniConf, p.cniIpam, p.kubeletRoot, p.kubeletCerts, p.podLogs, p.volumePlugins, p.registryStorage]) {
-    await mkdir(d, { recursive: true })
-  }
-  await writeFile(p.containerdConfig, configs.containerdConfig(layout))
-  await writeFile(join(p.certsD, configs.registryHost, 'hosts.toml'), configs.registryHostsToml())
-  await writeFile(join(p.cniConf, '10-atw.conflist'), configs.cniConflist(layout))
-  await writeFile(p.kubeletConfig, configs.kubeletConfig(layout))
-  await writeFile(p.resolvConf, '')
-  await writeFile(p.registryConfig, configs.registryConfig(layout))
-  const creds = await writeCredentials(p.pki)
-  await writeFile(p.kubeconfig, configs.kubeconfig({ server: API_SERVER, token: creds.token }), { mode: 0o600 })
-  return creds
-}
-
-/** The apiserver writes its self-signed serving certificate followed by its CA; the CA signs for 10.96.0.1 too. */
-async function apiserverCa (dir: string): Promise<string> {
-  const pem = await readFile(join(dir, 'apiserver-certs', 'apiserver.crt'), 'utf8')
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
-  return `${blocks.at(-1) ?? pem}\n`
 }
 
 async function pushLayout (inNetns: NodeCluster['runInNetns'], dir: string, layoutDir: string, ref: string, repo: string, tag: string): Promise<string> {
