@@ -11,6 +11,9 @@ import { run } from '../support/netns-process.js'
 
 t.setTimeout(40 * 60 * 1000)
 
+// Machine-wide paths the kubelet, kube-controller-manager, containerd and libcni would create; absent ones must stay so.
+const machinePaths = ['/var/lib/kubelet', '/var/lib/cni', '/var/log/containers', '/usr/libexec/kubernetes', '/run/containerd']
+const absentBefore = machinePaths.filter((path) => !existsSync(path))
 const cluster = await startNodeCluster()
 t.teardown(async () => { await cluster.stop() })
 t.comment(`real-node cluster start (cached binaries): apiserver ready ${cluster.timings.apiserverReadyMs} ms, node Ready with the pause image pushed ${cluster.timings.readyMs} ms`)
@@ -61,6 +64,7 @@ t.test('stop() gives back the namespace, pods, mounts, cgroups and temp dir', as
   if (process.env['ATW_KEEP_CLUSTER_DIR'] !== '1') t.notOk(existsSync(dir), 'temp dir removed')
   const hierarchies = readFileSync('/proc/self/mountinfo', 'utf8').includes('/sys/fs/cgroup/memory') ? ['memory', 'cpu', 'pids'] : []
   for (const hierarchy of hierarchies) t.notOk(existsSync(`/sys/fs/cgroup/${hierarchy}/${id}`), `cgroup ${hierarchy}/${id} removed`)
+  for (const path of absentBefore) t.notOk(existsSync(path), `${path} absent before, absent after`)
   const shims = await run(['pgrep', '-f', id])
   t.equal(shims.stdout.trim(), '', 'no process of the cluster left')
   t.comment(`node ${NODE_NETWORK.nodeName} (${NODE_NETWORK.nodeIp}) gone with it`)

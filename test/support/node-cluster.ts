@@ -22,10 +22,10 @@ import { API_SERVER, commandFor, ETCD_URL, skopeoPushCommand, type Component } f
 import * as configs from './node-configs.js'
 import { KUBELET_CLIENT_USER } from './node-credentials.js'
 import { apiserverCa, writeConfigs } from './node-files.js'
-import { createCgroupRoot, saveSysctls } from './node-host-state.js'
+import { createCgroupRoot } from './node-host-state.js'
 import { createNodeNetns, newClusterId } from './node-netns.js'
 import { runInNetns, startInNetns, stopProcess, type RunOptions, type RunResult } from './netns-process.js'
-import { clusterDir, originalSysctls, releaseHost, sweepStaleClusters, SYSCTLS_FILE, type HostClaim } from './node-teardown.js'
+import { BEFORE_FILE, clusterDir, hostBefore, releaseHost, sweepStaleClusters, type HostClaim } from './node-teardown.js'
 import { onProcessExit } from './node-exit-hooks.js'
 
 export interface NodeClusterTimings {
@@ -147,8 +147,8 @@ export async function startNodeCluster (options: StartNodeClusterOptions = {}): 
     start('kube-proxy')
     await waitFor('the containerd socket', 'containerd', async () => existsSync(p.containerdSocket))
     // The kubelet rewrites machine-wide kernel settings; remembered here (and on disk for a sweep) to restore them.
-    claim.sysctls = originalSysctls(id, saveSysctls)
-    await writeFile(join(dir, SYSCTLS_FILE), JSON.stringify(Object.fromEntries(claim.sysctls)))
+    claim.before = hostBefore(id)
+    await writeFile(join(dir, BEFORE_FILE), JSON.stringify(claim.before))
     start('kubelet')
 
     const bound = await kubectl(['create', 'clusterrolebinding', 'atw-apiserver-kubelet', '--clusterrole=system:kubelet-api-admin', `--user=${KUBELET_CLIENT_USER}`])

@@ -43,7 +43,9 @@ export function commandFor (component: Component, bin: NodeBinaries, layout: Nod
         '--bind-address=127.0.0.1', `--service-account-private-key-file=${creds.saKey}`,
         // Published as ConfigMap kube-root-ca.crt in every namespace: the CA pods use to trust the apiserver.
         `--root-ca-file=${join(dir, 'apiserver-ca.crt')}`,
-        `--service-cluster-ip-range=${NODE_NETWORK.serviceCidr}`]
+        `--service-cluster-ip-range=${NODE_NETWORK.serviceCidr}`,
+        // Default /usr/libexec/kubernetes/kubelet-plugins/volume/exec, which it would create on the machine.
+        `--flex-volume-plugin-dir=${p.volumePlugins}`]
     case 'kube-scheduler':
       return [bin.kubeScheduler, `--kubeconfig=${p.kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1']
     case 'kubelet':

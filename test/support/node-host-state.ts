@@ -176,3 +176,30 @@ export function removeShimSockets (containerdSocket: string, containerdState: st
     try { rmdirSync(dir) } catch { /* not empty, or not there */ }
   }
 }
+
+/**
+ * Paths outside the cluster dir that the kubelet and libcni use whatever they are told (the kubelet's device-plugin
+ * socket dir is a constant of the device-plugin API), deepest first. Teardown removes the ones that were absent
+ * before, directories only when empty.
+ */
+const FIXED_PATHS = [
+  '/var/lib/kubelet/device-plugins/kubelet.sock',
+  '/var/lib/kubelet/device-plugins',
+  '/var/lib/kubelet',
+  '/var/lib/cni/results',
+  '/var/lib/cni',
+  '/var/log/containers'
+]
+
+export function absentFixedPaths (): string[] {
+  return FIXED_PATHS.filter((path) => !existsSync(path))
+}
+
+export function removeFixedPaths (absentBefore: readonly string[]): void {
+  for (const path of FIXED_PATHS.filter((p) => absentBefore.includes(p))) {
+    try {
+      if (statSync(path).isDirectory()) rmdirSync(path)
+      else rmSync(path)
+    } catch { /* not there, or not empty: someone else's */ }
+  }
+}

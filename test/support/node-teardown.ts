@@ -9,15 +9,15 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { paths } from './node-configs.js'
-import { killShims, removeCgroupRoot, removeCniCache, removeLogLinks, removeShimSockets, restoreSysctls, unmountUnder } from './node-host-state.js'
+import { absentFixedPaths, killShims, removeCgroupRoot, removeCniCache, removeFixedPaths, removeLogLinks, removeShimSockets, restoreSysctls, saveSysctls, unmountUnder } from './node-host-state.js'
 import { alive, isStale, NETNS_PREFIX } from './node-netns.js'
 
 export interface HostClaim {
   /** Cluster id: names the netns, the cgroup root (/<id>), the CNI network and the temp dir. */
   id: string
   dir: string
-  /** Kernel settings as they were before the kubelet started. */
-  sysctls?: ReadonlyMap<string, string>
+  /** The machine as it was before the first of our kubelets started. */
+  before?: HostBefore
   keepDir?: boolean
 }
 
@@ -36,8 +36,11 @@ export function releaseHost (claim: HostClaim): void {
   try { execFileSync('ip', ['netns', 'del', claim.id], { stdio: 'ignore' }) } catch { /* already gone */ }
   removeLogLinks(claim.dir)
   removeCniCache(layout.cniNetwork, p.containerdRoot)
-  // The kubelets of clusters running at once share these machine-wide settings: the last one out restores them.
-  if (claim.sysctls !== undefined && otherLiveClusters(claim.id).length === 0) restoreSysctls(claim.sysctls)
+  // Clusters running at once share these machine-wide settings and paths: the last one out restores them.
+  if (claim.before !== undefined && otherLiveClusters(claim.id).length === 0) {
+    restoreSysctls(new Map(Object.entries(claim.before.sysctls)))
+    removeFixedPaths(claim.before.absentPaths)
+  }
   // Never recurse into a dir that still has a mount in it: rm would delete through it.
   if (claim.keepDir !== true && existsSync(claim.dir)) {
     unmountUnder(claim.dir)
@@ -56,18 +59,28 @@ export function sweepStaleClusters (): void {
   for (const id of ids) {
     if (!isStale(id)) continue
     const dir = clusterDir(id)
-    releaseHost({ id, dir, keepDir: existsSync(join(dir, 'keep')), sysctls: savedSysctls(dir) })
+    releaseHost({ id, dir, keepDir: existsSync(join(dir, 'keep')), ...withBefore(savedBefore(dir)) })
   }
 }
 
-export const SYSCTLS_FILE = 'sysctls.json'
+/** Machine-wide state our kubelets change: kernel settings, and fixed paths they create. */
+export interface HostBefore {
+  sysctls: Record<string, string>
+  absentPaths: string[]
+}
 
-function savedSysctls (dir: string): Map<string, string> | undefined {
+export const BEFORE_FILE = 'host-before.json'
+
+function savedBefore (dir: string): HostBefore | undefined {
   try {
-    return new Map(Object.entries(JSON.parse(readFileSync(join(dir, SYSCTLS_FILE), 'utf8')) as Record<string, string>))
+    return JSON.parse(readFileSync(join(dir, BEFORE_FILE), 'utf8')) as HostBefore
   } catch {
     return undefined
   }
+}
+
+function withBefore (before: HostBefore | undefined): { before?: HostBefore } {
+  return before === undefined ? {} : { before }
 }
 
 function otherLiveClusters (id: string): string[] {
@@ -78,13 +91,13 @@ function otherLiveClusters (id: string): string[] {
 }
 
 /**
- * The kernel settings as they were before any kubelet of ours changed them: another live cluster's record if there
- * is one (its kubelet may already have changed them), else the current values.
+ * The machine as it was before any kubelet of ours changed it: another live cluster's record if there is one (its
+ * kubelet may already have changed it), else what is there now.
  */
-export function originalSysctls (id: string, current: () => Map<string, string>): Map<string, string> {
+export function hostBefore (id: string): HostBefore {
   for (const other of otherLiveClusters(id)) {
-    const saved = savedSysctls(clusterDir(other))
+    const saved = savedBefore(clusterDir(other))
     if (saved !== undefined) return saved
   }
-  return current()
+  return { sysctls: Object.fromEntries(saveSysctls()), absentPaths: absentFixedPaths() }
 }
