@@ -135,7 +135,7 @@ t.test('scale to 0: creates fail closed with "failed calling webhook"', async (t
   const result = await runScenario(cluster, images, {
     name: 'scale-to-0',
     timeLabel: 'time to no pod left',
-    trailMs: 5_000,
+    trailMs: 6_000,
     disrupt: async () => {
       const started = performance.now()
       await scaleTo(0)
@@ -160,7 +160,7 @@ t.test('scale back to 2: admissions resume with no manual step', async (t) => {
   let readyAt = 0
   const result = await runScenario(cluster, images, {
     name: 'scale-to-2',
-    trailMs: 5_000,
+    trailMs: 6_000,
     disrupt: async () => {
       await scaleTo(2)
       const ms = await until('both replicas Ready', bothReady)
