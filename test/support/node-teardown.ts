@@ -83,7 +83,8 @@ function withBefore (before: HostBefore | undefined): { before?: HostBefore } {
   return before === undefined ? {} : { before }
 }
 
-function otherLiveClusters (id: string): string[] {
+/** Ids of clusters of live test processes other than `id` (this process's own other clusters included). */
+export function otherLiveClusters (id: string): string[] {
   return readdirSync(tmpdir()).filter((entry) => {
     const match = new RegExp(`^${NETNS_PREFIX}(\\d+)-\\d+$`).exec(entry)
     return match !== null && entry !== id && alive(Number(match[1]))
