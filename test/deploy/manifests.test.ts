@@ -114,7 +114,7 @@ t.test('base Deployment: HA, safe rollouts, HTTPS probes, resources, restricted 
   t.same(spec?.template.metadata?.labels, spec?.selector.matchLabels)
 
   t.equal(pod?.containers.length, 1)
-  t.same(container?.ports, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }])
+  t.same(container?.ports, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }])
   for (const [probe, path] of [[container?.readinessProbe, '/readyz'], [container?.livenessProbe, '/healthz'], [container?.startupProbe, '/healthz']] as const) {
     t.same(probe?.httpGet, { path, port: 'https', scheme: 'HTTPS' }, `${path} over HTTPS on the 8443 port`)
   }
@@ -151,7 +151,7 @@ t.test('base Service and webhook configurations: 443 to 8443, the two paths, the
   const service = as<V1Service>(only(objects, 'Service'))
   const deployment = as<V1Deployment>(only(objects, 'Deployment'))
   t.equal(service.metadata?.name, SERVICE)
-  t.same(service.spec?.ports, [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }])
+  t.same(service.spec?.ports, [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }, { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' }])
   t.same(service.spec?.selector, deployment.spec?.selector.matchLabels)
 
   const mutating = as<MutatingOrValidating>(only(objects, 'MutatingWebhookConfiguration'))
@@ -184,11 +184,11 @@ t.test('base ConfigMap: a config the webhook accepts, naming the objects the man
   t.equal(config.server.port, 8443)
 })
 
-t.test('base NetworkPolicy: ingress to 8443, egress to DNS and to 443', async (t) => {
+t.test('base NetworkPolicy: ingress to 8443 (and 9090 for the monitoring namespace), egress to DNS and to 443', async (t) => {
   const policy = as<V1NetworkPolicy>(only(objectsOf('base'), 'NetworkPolicy'))
   t.same(policy.spec?.policyTypes, ['Ingress', 'Egress'])
   t.same(policy.spec?.podSelector, { matchLabels: as<V1Deployment>(only(objectsOf('base'), 'Deployment')).spec?.selector.matchLabels })
-  t.same(policy.spec?.ingress?.flatMap((rule) => rule.ports ?? []), [{ port: 8443, protocol: 'TCP' }])
+  t.same(policy.spec?.ingress?.flatMap((rule) => rule.ports ?? []), [{ port: 8443, protocol: 'TCP' }, { port: 9090, protocol: 'TCP' }])
   const egressPorts = policy.spec?.egress?.flatMap((rule) => (rule.ports ?? []).map((port) => `${port.protocol ?? 'TCP'}/${String(port.port)}`))
   t.same(egressPorts, ['UDP/53', 'TCP/53', 'TCP/443', 'TCP/6443'])
   const blocks = policy.spec?.egress?.flatMap((rule) => rule.to ?? []).map((peer) => peer.ipBlock)

@@ -15,6 +15,8 @@ export interface Rule {
 export interface Connection {
   /** A literal IPv4 or IPv6 address, or 'pod' for a peer chosen by pod or namespace selector. */
   address: string
+  /** For a 'pod': its namespace, matched against a namespaceSelector on kubernetes.io/metadata.name. */
+  namespace?: string
   port: number
   protocol: 'TCP' | 'UDP'
 }
@@ -25,8 +27,13 @@ function inCidr (address: string, cidr: string): boolean {
   return parsed.kind() === range.kind() && parsed.match(range, bits)
 }
 
-function peerMatches (peer: V1NetworkPolicyPeer, address: string): boolean {
-  if (peer.ipBlock === undefined) return address === 'pod'
+function peerMatches (peer: V1NetworkPolicyPeer, connection: Connection): boolean {
+  const { address } = connection
+  if (peer.ipBlock === undefined) {
+    if (address !== 'pod') return false
+    const namespace = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']
+    return namespace === undefined || namespace === connection.namespace
+  }
   if (address === 'pod') return false
   return inCidr(address, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((cidr) => inCidr(address, cidr))
 }
@@ -42,5 +49,5 @@ function portMatches (port: V1NetworkPolicyPort, connection: Connection): boolea
 export function allows (rules: readonly Rule[], connection: Connection): boolean {
   return rules.some((rule) =>
     ((rule.ports ?? []).length === 0 || (rule.ports ?? []).some((port) => portMatches(port, connection))) &&
-    ((rule.peers ?? []).length === 0 || (rule.peers ?? []).some((peer) => peerMatches(peer, connection.address))))
+    ((rule.peers ?? []).length === 0 || (rule.peers ?? []).some((peer) => peerMatches(peer, connection))))
 }

@@ -25,20 +25,25 @@ const udp = (address: string, port: number): Connection => ({ address, port, pro
 t.test('selects the webhook pods and governs both directions', async (t) => {
   t.same(policy.spec?.podSelector?.matchLabels, deployment.spec?.selector.matchLabels)
   t.same(policy.spec?.policyTypes, ['Ingress', 'Egress'], 'without Egress listed, egress rules would be ignored')
-  t.ok(ingress.every((rule) => rule.peers === undefined), 'ingress from any peer: where the apiserver calls from differs by cluster')
+  t.ok(ingress.filter((rule) => rule.ports?.some((port) => port.port === 8443) === true).every((rule) => rule.peers === undefined),
+    'the serving port from any peer: where the apiserver calls from differs by cluster')
 })
 
-t.test('ingress: the serving port from anywhere, nothing else', async (t) => {
+t.test('ingress: the serving port from anywhere, metrics from the monitoring namespace, nothing else', async (t) => {
   const container = deployment.spec?.template.spec?.containers[0]
   const serving = container?.ports?.find((port) => port.name === 'https')?.containerPort
   t.equal(serving, 8443)
+  t.equal(container?.ports?.find((port) => port.name === 'metrics')?.containerPort, 9090, 'the config\'s default server.metricsPort')
   for (const [connection, expected] of [
     [tcp('10.0.0.1', 8443), true], // a pod network apiserver
     [tcp('172.16.5.4', 8443), true], // host network, control-plane VPC
     [tcp('2001:db8::1', 8443), true],
     [tcp('pod', 8443), true],
     [udp('10.0.0.1', 8443), false],
-    [tcp('10.0.0.1', 9090), false], // nothing else on the pod is reachable
+    [tcp('10.0.0.1', 9090), false], // metrics only from monitoring pods
+    [{ ...tcp('pod', 9090), namespace: 'monitoring' }, true], // Prometheus (issue 13 §5)
+    [{ ...tcp('pod', 9090), namespace: 'team-a' }, false], // a tenant reads no metrics
+    [{ ...tcp('pod', 8080), namespace: 'monitoring' }, false],
     [tcp('10.0.0.1', 22), false]
   ] as const) {
     t.equal(allows(ingress, connection), expected, `ingress ${connection.protocol} ${connection.address}:${connection.port}`)
