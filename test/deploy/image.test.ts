@@ -1,11 +1,11 @@
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { parse, stringify } from 'yaml'
 import { loadReview } from '../fixtures/reviews/index.js'
+import { httpsJson } from '../support/https-json.js'
 import { builtImage, engine, pushImage, runOnce, startContainer } from '../support/image.js'
 import { startRegistry } from '../support/registry.js'
 import { writeTlsFiles } from '../support/tls.js'
@@ -42,22 +42,6 @@ const hardened = [
   '--tmpfs', `${mountPath('tmp').mountPath}:rw,size=16m,mode=1777`
 ]
 
-async function https (port: number, ca: string, method: string, path: string, body?: unknown): Promise<{ status: number, json: unknown }> {
-  return await new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    const call = request({ host: '127.0.0.1', port, method, path, ca, servername: 'localhost', timeout: 10_000, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        resolve({ status: response.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) as unknown })
-      })
-    })
-    call.on('error', reject)
-    call.end(payload)
-  })
-}
-
 /** The base config.yaml with its certificate and credential settings that need a cluster turned to files and none. */
 async function writeConfig (t: Test, dir: string): Promise<void> {
   const config = parse(await readFile(join(ROOT, 'manifests/base/config.yaml'), 'utf8')) as { server: Record<string, unknown>, certificates: unknown, credentials: unknown }
@@ -91,18 +75,18 @@ t.test('runs as 65532 on a read-only root without capabilities and answers Admis
   })
   let ready = false
   for (let attempt = 0; attempt < 150 && !ready; attempt++) {
-    ready = await https(container.port, tls.caPem, 'GET', '/readyz').then((response) => response.status === 200, () => false)
+    ready = await httpsJson(container.port, tls.caPem, 'GET', '/readyz').then((response) => response.status === 200, () => false)
     if (!ready) await new Promise((resolve) => setTimeout(resolve, 200))
   }
   t.ok(ready, 'GET /readyz answers 200 over TLS', { logs: ready ? '' : await container.logs() })
 
   const pinned = loadReview('create-pinned')
-  const mutated = await https(container.port, tls.caPem, 'POST', '/mutate?timeout=10s', pinned)
+  const mutated = await httpsJson(container.port, tls.caPem, 'POST', '/mutate?timeout=10s', pinned)
   t.equal(mutated.status, 200, 'POST /mutate: HTTP 200')
   t.match(mutated.json, { kind: 'AdmissionReview', response: { uid: pinned.request.uid, allowed: true } }, 'a pinned template is allowed')
   t.notOk((mutated.json as { response: Record<string, unknown> }).response['patch'], 'and left unpatched')
   const invalid = loadReview('create-invalid')
-  const validated = await https(container.port, tls.caPem, 'POST', '/validate?timeout=10s', invalid)
+  const validated = await httpsJson(container.port, tls.caPem, 'POST', '/validate?timeout=10s', invalid)
   t.match(validated.json, { kind: 'AdmissionReview', response: { uid: invalid.request.uid, allowed: false, status: { message: /\S/ } } }, 'an invalid template is denied')
 
   const probe = `const fs = require('node:fs')

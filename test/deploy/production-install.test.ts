@@ -2,12 +2,12 @@ import { execFile, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { httpsJson } from '../support/https-json.js'
 import { freePort } from '../support/free-port.js'
 
 /**
@@ -55,22 +55,6 @@ t.test('every command starts from the production file set', async (t) => {
   }
 })
 
-async function https (port: number, ca: string, method: string, path: string, body?: unknown): Promise<{ status: number, json: unknown }> {
-  return await new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    const call = request({ host: '127.0.0.1', port, method, path, ca, servername: 'localhost', headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        resolve({ status: response.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) as unknown })
-      })
-    })
-    call.on('error', reject)
-    call.end(payload)
-  })
-}
-
 t.test('serve answers an AdmissionReview over TLS with certificates from `certs`', async (t) => {
   const certs = join(dir, 'certs')
   await node(['certs', '--out', certs, '--dns', 'localhost', '--ip', '127.0.0.1'])
@@ -87,7 +71,7 @@ t.test('serve answers an AdmissionReview over TLS with certificates from `certs`
 
   let ready = false
   for (let attempt = 0; attempt < 100 && !ready && server.exitCode === null; attempt++) {
-    ready = await https(port, ca, 'GET', '/readyz').then((response) => response.status === 200, () => false)
+    ready = await httpsJson(port, ca, 'GET', '/readyz').then((response) => response.status === 200, () => false)
     if (!ready) await new Promise((resolve) => setTimeout(resolve, 100))
   }
   t.ok(ready, `ready (stderr: ${stderr})`)
@@ -117,7 +101,7 @@ t.test('serve answers an AdmissionReview over TLS with certificates from `certs`
       dryRun: false
     }
   }
-  const response = await https(port, ca, 'POST', '/validate?timeout=10s', review)
+  const response = await httpsJson(port, ca, 'POST', '/validate?timeout=10s', review)
   t.equal(response.status, 200)
   t.match(response.json, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: false, status: { message: /pause/ } } })
 

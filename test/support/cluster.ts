@@ -17,13 +17,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
+import { scriptOutput } from './build-script.js'
 import { exited, SETPRIV, waitForExit } from './child-process.js'
 
 export { freePort }
 import { freePort } from './free-port.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
-export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-cluster.sh')
 export const CRD_FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'crd', 'actortemplates.ate.dev.yaml')
 export const CRD_NAME = 'actortemplates.ate.dev'
 
@@ -142,32 +142,9 @@ async function sweepStaleDirs(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Binaries
 
-let buildPromise: Promise<string> | undefined
-
 /** Runs scripts/build-cluster.sh (once per process) and returns the bin dir it prints last. */
 export function buildClusterBinaries(): Promise<string> {
-  buildPromise ??= new Promise<string>((resolve, reject) => {
-    const child = spawn('bash', [BUILD_SCRIPT], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d
-      process.stderr.write(d)
-    })
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '')
-      const binDir = lines.at(-1)
-      if (code === 0 && binDir !== undefined) {
-        resolve(binDir)
-      } else {
-        reject(new Error(`${BUILD_SCRIPT} failed (code ${String(code)}, signal ${String(signal)}):\n${tail(stderr, 40)}`))
-      }
-    })
-  })
-  buildPromise.catch(() => { buildPromise = undefined })
-  return buildPromise
+  return scriptOutput('build-cluster.sh')
 }
 
 // ---------------------------------------------------------------------------------------------
