@@ -59,6 +59,7 @@ export const configSchema = {
       properties: {
         cacheTtlSeconds: { type: 'number', minimum: 0, maximum: 86400, default: 0 },
         burstWindowMs: { type: 'integer', minimum: 0, maximum: 10000, default: 1000 },
+        staleIfErrorSeconds: { type: 'number', minimum: 0, maximum: 86400, default: 0 },
         maxAttempts: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
         retryBaseDelayMs: { type: 'integer', minimum: 0, maximum: 10000, default: 200 },
         perRequestTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5 },

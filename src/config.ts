@@ -120,6 +120,13 @@ export interface Config {
      * single flight stretched over a burst, so 100 identical CREATEs cost one registry request by construction.
      */
     burstWindowMs: number
+    /**
+     * 0 = off. When a lookup fails because the registry is down, slow or rate limiting us (never for 401, 403 or 404:
+     * those are answers), a digest this replica got from the registry for the same lookup at most this many seconds
+     * ago is used instead, with a warning, an audit annotation and a metric (issue 16 §3). Availability during an
+     * outage, paid for with a digest that may be this old; off by default because a moved tag then goes unnoticed.
+     */
+    staleIfErrorSeconds: number
     maxAttempts: number
     retryBaseDelayMs: number
     perRequestTimeoutSeconds: number

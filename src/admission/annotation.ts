@@ -22,7 +22,7 @@ export interface PinRecord {
   original: string
   digest: string
   mediaType: string
-  /** RFC 3339 time of the registry answer */
+  /** RFC 3339 time of the registry answer (for source stale: the earlier answer that stood in) */
   resolvedAt: string
   source: PinSource
 }
@@ -57,6 +57,11 @@ export function recordMatches (record: PinRecord, image: string): boolean {
   }
 }
 
+/** A stale pin records when the registry really gave its digest, not this request's time (issue 16 §3). */
+function answeredAt (pin: Pin, resolvedAt: string): string {
+  return pin.stale === undefined ? resolvedAt : new Date(pin.stale.resolvedAtMs).toISOString()
+}
+
 /**
  * Records for the object after the patch: this request's pins, plus trusted earlier records (the stored object's, or
  * our own from an earlier round) for untouched fields that still describe their image. Document order.
@@ -76,7 +81,7 @@ export function ownedPinRecords (slots: readonly ImageSlot[], pins: readonly Pin
     const kept = previous[slot.field]
     merged[slot.field] = pin.source === 'old-object' && kept !== undefined && recordMatches(kept, pin.pinned)
       ? kept
-      : { original: pin.original, digest: pin.digest, mediaType: pin.mediaType, resolvedAt, source: pin.source }
+      : { original: pin.original, digest: pin.digest, mediaType: pin.mediaType, resolvedAt: answeredAt(pin, resolvedAt), source: pin.source }
   }
   return merged
 }

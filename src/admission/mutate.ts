@@ -2,7 +2,7 @@ import { InvalidReferenceError } from '../errors.js'
 import { parseReference, pinnedReference } from '../images/reference.js'
 import type { Resolution } from '../registry/types.js'
 import { ownedAnnotation, type AnnotationInput, type PinRecords } from './annotation.js'
-import { pinAuditKey } from './audit.js'
+import { pinAuditKey, staleAuditKey, staleAuditValue } from './audit.js'
 import { imageSlots, type ImageSlot } from './images.js'
 import { limitProblems, type AdmissionLimits } from './limits.js'
 import type { PatchOperation } from './patch.js'
@@ -98,7 +98,9 @@ export function decideMutation (plan: PinPlan, resolutions: ReadonlyMap<string, 
         pinned: result.pinned,
         digest: result.digest,
         mediaType: result.mediaType,
-        source: result.fromCache ? PinSource.cache : PinSource.registry
+        ...(result.stale === undefined
+          ? { source: result.fromCache ? PinSource.cache : PinSource.registry }
+          : { source: PinSource.stale, stale: result.stale })
       })
     } else {
       problems.push(problemFromError(slot.field, slot.reference, result?.error ?? new Error('the resolver gave no answer')))
@@ -122,6 +124,9 @@ export function decideMutation (plan: PinPlan, resolutions: ReadonlyMap<string, 
     pins,
     operations,
     warnings: pins.map(pinWarning),
-    auditAnnotations: pins.map((pin) => [pinAuditKey(pin.field), pin.pinned])
+    auditAnnotations: [
+      ...pins.map((pin): [string, string] => [pinAuditKey(pin.field), pin.pinned]),
+      ...pins.flatMap((pin): Array<[string, string]> => pin.stale === undefined ? [] : [[staleAuditKey(pin.field), staleAuditValue(pin.stale)]])
+    ]
   }
 }

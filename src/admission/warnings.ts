@@ -1,6 +1,7 @@
 import { shortDigest } from '../images/digest.js'
 import { isIndexMediaType } from '../registry/types.js'
 import type { Pin } from './pin.js'
+import { formatAge, staleCauseText } from './stale-words.js'
 
 /**
  * kubectl `Warning:` lines. The apiserver silently drops a warning holding a control character or invalid UTF-8, and
@@ -48,10 +49,22 @@ function kindOf (mediaType: string): string {
   return mediaType.includes('manifest') ? ' (manifest)' : ''
 }
 
-/** `spec.containers[0].image: ghcr.io/acme/agent:1.4 pinned to sha256:3f1e2a9b0c4d… (index)` */
+/**
+ * What follows the digest. A stale pin says its age and the outage instead of the manifest kind: that is what the
+ * user must know (issue 16 §3), and the room is short.
+ */
+function pinNote (pin: Pin): string {
+  if (pin.stale !== undefined) return ` from ${formatAge(pin.stale.ageMs)} ago: ${staleCauseText(pin.stale)}`
+  return pin.source === 'old-object' ? ' (stored digest)' : kindOf(pin.mediaType)
+}
+
+/**
+ * `spec.containers[0].image: ghcr.io/acme/agent:1.4 pinned to sha256:3f1e2a9b0c4d… (index)`, or for a stale pin
+ * `… pinned to sha256:3f1e2a9b0c4d… from 4m ago: registry unavailable (503)`
+ */
 export function pinWarning (pin: Pin): string {
   const verb = pin.source === 'old-object' ? 'kept at' : 'pinned to'
-  const suffix = ` ${verb} ${shortDigest(pin.digest)}${pin.source === 'old-object' ? ' (stored digest)' : kindOf(pin.mediaType)}`
+  const suffix = ` ${verb} ${shortDigest(pin.digest)}${pinNote(pin)}`
   const prefix = `${pin.field}: `
   const room = maxWarningLength - runeLength(prefix) - runeLength(suffix)
   return fitWarning(`${prefix}${shortenMiddle(pin.original, Math.max(room, 8))}${suffix}`)

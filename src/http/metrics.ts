@@ -83,6 +83,12 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
     labelNames: ['source'],
     registers: registries
   })
+  const stalePins = new Counter({
+    name: 'atw_stale_pins_total',
+    help: 'Failed lookups answered with a digest resolved earlier (resolver.staleIfErrorSeconds), by registry and reason (unavailable, timeout, rate-limited, unreachable)',
+    labelNames: ['registry', 'reason'],
+    registers: registries
+  })
   const lookupSeconds = new Histogram({
     name: 'atw_registry_lookup_duration_seconds',
     help: 'Registry time of one tag lookup (token and manifest requests together), by registry and status (pinned or an error code)',
@@ -125,6 +131,8 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
         cacheHits.inc({ source: 'resolver-cache' })
         return
       }
+      // The lookup still counts as failed under its error code; a stale pin is counted on top, so outages stay visible.
+      if (event.stale !== undefined) stalePins.inc({ registry: label, reason: event.stale })
       lookupSeconds.observe({ registry: label, status: event.outcome }, event.durationMs / 1000)
     },
     onExchange: (event) => {

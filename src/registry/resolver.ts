@@ -4,8 +4,10 @@ import type { Config } from '../config.js'
 import { ErrorCode, InvalidReferenceError, RegistryError, type RegistryErrorFacts } from '../errors.js'
 import { lookupLocation, parseReference, pinnedReference, type ImageReference, type LookupLocation } from '../images/reference.js'
 import { endpointFor, type Endpoint } from './endpoint.js'
+import { LastGoodDigests } from './last-good.js'
 import { LookupSlots } from './lookup-slots.js'
 import type { ManifestClient, ManifestDigest } from './manifest-client.js'
+import type { StaleCause } from './stale.js'
 import type { Deadline, Resolution, Resolver } from './types.js'
 
 /**
@@ -13,7 +15,8 @@ import type { Deadline, Resolution, Resolver } from './types.js'
  * bounded lookup slots (global and per registry) is free, waiting at most until its deadline; identical lookups in
  * flight (across concurrent admissions too) share one registry call; transient failures are retried with jittered
  * backoff only while the deadline allows; a registry's Retry-After is honoured by not asking it again before then.
- * Everything remembered is in a bounded lru-cache (issue 13 §1).
+ * Everything remembered is in a bounded lru-cache (issue 13 §1). With resolver.staleIfErrorSeconds an outage falls back
+ * to the last digest the registry gave for the same lookup, and the answer says so (issue 16 §3).
  */
 
 export interface LookupEvent {
@@ -23,6 +26,8 @@ export interface LookupEvent {
   requests: number
   credentialSource: string | undefined
   durationMs: number
+  /** the lookup failed (outcome is its error code) and an earlier digest was used instead, for this cause */
+  stale?: StaleCause | undefined
 }
 
 export interface RegistryResolverOptions {
@@ -66,6 +71,8 @@ export class RegistryResolver implements Resolver {
   })
 
   readonly #slots: LookupSlots
+  /** only when resolver.staleIfErrorSeconds > 0; a one-shot CLI run asks each lookup once and never falls back */
+  readonly #lastGood: LastGoodDigests | undefined
 
   constructor (options: RegistryResolverOptions) {
     this.#options = options
@@ -77,6 +84,10 @@ export class RegistryResolver implements Resolver {
     this.#cache = new LRUCache({ max: resolver.maxCachedDigests, perf, ttlResolution: 0 })
     this.#coolingUntil = new LRUCache({ max: resolver.maxRegistryHosts, perf, ttlResolution: 0 })
     this.#slots = new LookupSlots(resolver.maxLookupsInFlight, resolver.maxLookupsInFlightPerRegistry)
+    // As many as the digest cache may hold: the same references, one small record each.
+    this.#lastGood = resolver.staleIfErrorSeconds > 0
+      ? new LastGoodDigests({ windowMs: resolver.staleIfErrorSeconds * 1000, maxEntries: resolver.maxCachedDigests, now: this.#now })
+      : undefined
   }
 
   /** Lookups holding a slot and lookups waiting for one, for tests and metrics. */
@@ -117,13 +128,18 @@ export class RegistryResolver implements Resolver {
       const { cacheTtlSeconds, burstWindowMs } = this.#options.config.resolver
       const keepMs = Math.max(cacheTtlSeconds * 1000, burstWindowMs)
       if (keepMs > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType }, { ttl: keepMs })
+      this.#lastGood?.remember(key, found)
       this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
       return { ok: true, original, pinned: pinnedReference(parsed, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
     } catch (error) {
       const typed = error instanceof RegistryError
         ? error
         : new RegistryError(ErrorCode.registryUnreachable, (error as Error).message, { registry: location.registry, repository: location.repository, reference: tag, cause: error })
-      this.#emit(location.registry, typed.code, 0, typed.credentialSource, started)
+      const stale = this.#lastGood?.recall(key, typed)
+      this.#emit(location.registry, typed.code, 0, typed.credentialSource, started, stale?.staleness.cause)
+      if (stale !== undefined) {
+        return { ok: true, original, pinned: pinnedReference(parsed, stale.digest), digest: stale.digest, mediaType: stale.mediaType, fromCache: true, stale: stale.staleness }
+      }
       return { ok: false, original, error: typed }
     }
   }
@@ -222,7 +238,7 @@ export class RegistryResolver implements Resolver {
       { registry, repository, reference: tag, status: cooling.error.status, ociCode: cooling.error.ociCode, retryAfterSeconds: seconds, rateLimit: cooling.error.rateLimit })
   }
 
-  #emit (registry: string, outcome: string, requests: number, credentialSource: string | undefined, started: number): void {
-    this.#options.onLookup?.({ registry, outcome, requests, credentialSource, durationMs: this.#now() - started })
+  #emit (registry: string, outcome: string, requests: number, credentialSource: string | undefined, started: number, stale?: StaleCause): void {
+    this.#options.onLookup?.({ registry, outcome, requests, credentialSource, durationMs: this.#now() - started, ...(stale === undefined ? {} : { stale }) })
   }
 }

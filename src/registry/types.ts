@@ -1,4 +1,5 @@
 import type { RegistryError, InvalidReferenceError } from '../errors.js'
+import type { Staleness } from './stale.js'
 
 export const MediaType = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -25,6 +26,8 @@ export interface Pinned {
   mediaType: string
   /** true when the answer came from the digest cache or the old object, without a registry call */
   fromCache: boolean
+  /** set when the registry failed and an earlier answer stood in (resolver.staleIfErrorSeconds, issue 16 §3) */
+  stale?: Staleness | undefined
 }
 
 export interface Unresolved {
