@@ -1,5 +1,6 @@
 import type { AdmissionOutcome } from './handle.js'
 import { isRecord } from './images.js'
+import type { Pin } from './pin.js'
 import type { AdmissionRequest } from './review.js'
 
 /**
@@ -23,6 +24,11 @@ function objectName (request: AdmissionRequest): string {
   return typeof generateName === 'string' && generateName !== '' ? `${generateName}*` : ''
 }
 
+/** `stale 240s, REGISTRY_UNAVAILABLE`: whoever reads the log during an outage sees which pins rode it out (issue 16 §3). */
+function pinSource (pin: Pin): string {
+  return pin.stale === undefined ? pin.source : `${pin.source} ${Math.round(pin.stale.ageMs / 1000)}s, ${pin.stale.error.code}`
+}
+
 export function admissionLogEntry (webhook: string, request: AdmissionRequest, outcome: AdmissionOutcome, timing: AdmissionTiming): Record<string, unknown> {
   const { group, version, kind } = request.kind
   return {
@@ -35,7 +41,7 @@ export function admissionLogEntry (webhook: string, request: AdmissionRequest, o
     user: request.userInfo?.username,
     decision: outcome.decision,
     reason: outcome.reason,
-    ...(outcome.pins.length === 0 ? {} : { pinned: outcome.pins.map((pin) => `${pin.field}=${pin.pinned} (${pin.source})`) }),
+    ...(outcome.pins.length === 0 ? {} : { pinned: outcome.pins.map((pin) => `${pin.field}=${pin.pinned} (${pinSource(pin)})`) }),
     ...(outcome.problems.length === 0 ? {} : { problems: outcome.problems.map((problem) => `${problem.field}: ${problem.code ?? problem.reason}`) }),
     durationMs: timing.durationMs,
     registryRequests: timing.registryRequests,

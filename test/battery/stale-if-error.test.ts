@@ -66,6 +66,8 @@ t.test('registry process stopped (connection refused): stale with the window, de
   t.match(stale.response.auditAnnotations?.['stale.spec.containers.0.image'], /REGISTRY_UNREACHABLE$/)
   t.equal(metricValue(await on.metricsText(), 'atw_stale_pins_total', { registry: registry.host, reason: 'unreachable' }), 1)
   t.equal(metricValue(await on.metricsText(), 'atw_resolutions_total', { registry: registry.host, outcome: 'REGISTRY_UNREACHABLE' }), 1, 'the failed lookup still counts')
+  const line = on.logs.lines.filter((entry) => entry['msg'] === 'admission').at(-1)
+  t.match(line?.['pinned'], [new RegExp(`^spec\\.containers\\[0\\]\\.image=.*@${digest} \\(stale \\d+s, REGISTRY_UNREACHABLE\\)$`)], 'the log line says stale, how old and why')
 
   const denied = await admit(off, image)
   t.equal(denied.response.allowed, false, 'window off: denied as before')
