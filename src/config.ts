@@ -36,7 +36,7 @@ export interface ProviderBinding {
 export interface CredentialsConfig {
   /** docker config.json files (auths / base64 auth); read at start and re-read when they change */
   dockerConfigFiles: string[]
-  /** kubernetes.io/dockerconfigjson Secrets, read through the Kubernetes API and watched; a namespace left out is ATW_POD_NAMESPACE */
+  /** kubernetes.io/dockerconfigjson Secrets, read through the Kubernetes API and watched; a namespace left out is certificates.namespace */
   secrets: SecretRef[]
   /** identity providers, consulted after Secrets and config.json found nothing for a host */
   providers: ProviderBinding[]
@@ -229,7 +229,8 @@ function applyOverrides (raw: Json, overrides: ConfigOverrides, env: NodeJS.Proc
 /**
  * Names kustomize renames with an overlay's namespace/namePrefix (issue 14 §1): the manifests pass them as environment
  * variables (the namespace through the downward API) because kustomize cannot edit names inside the config file.
- * ATW_POD_NAMESPACE only fills namespaces the file leaves out; the four names override the file, as any variable does.
+ * ATW_POD_NAMESPACE only fills certificates.namespace when the file leaves it out, and that namespace fills the pull
+ * Secrets listed without one; the four names override the file, as any variable does.
  */
 const INSTALL_NAMES = {
   ATW_SERVICE_NAME: 'serviceName',
@@ -244,9 +245,11 @@ function applyInstallNames (raw: Json, env: NodeJS.ProcessEnv): void {
     const value = env[variable]
     if (value !== undefined) certificates[key] = value
   }
-  const namespace = env['ATW_POD_NAMESPACE']
-  if (namespace === undefined || namespace === '') return
-  certificates['namespace'] ??= namespace
+  const fromPod = env['ATW_POD_NAMESPACE']
+  if (fromPod !== undefined && fromPod !== '') certificates['namespace'] ??= fromPod
+  // A pull Secret without a namespace is the webhook's own, however that was given.
+  const namespace = certificates['namespace']
+  if (typeof namespace !== 'string') return
   const secrets = section(raw, 'credentials')['secrets']
   if (!Array.isArray(secrets)) return
   for (const secret of secrets as unknown[]) {
