@@ -36,7 +36,7 @@ export interface ProviderBinding {
 export interface CredentialsConfig {
   /** docker config.json files (auths / base64 auth); read at start and re-read when they change */
   dockerConfigFiles: string[]
-  /** kubernetes.io/dockerconfigjson Secrets, read through the Kubernetes API and watched */
+  /** kubernetes.io/dockerconfigjson Secrets, read through the Kubernetes API and watched; a namespace left out is certificates.namespace */
   secrets: SecretRef[]
   /** identity providers, consulted after Secrets and config.json found nothing for a host */
   providers: ProviderBinding[]
@@ -62,7 +62,7 @@ export interface CertificatesConfig {
    * the manifests' default (manifests/README.md).
    */
   mode: 'files' | 'self-managed'
-  /** the webhook's namespace; when absent, the pod's own (read from its service-account mount) */
+  /** the webhook's namespace; when absent, ATW_POD_NAMESPACE (the manifests' downward API), else read from the service-account mount */
   namespace?: string
   /** the Service in front of the webhook: the certificate names <serviceName>.<namespace>.svc[.cluster.local] */
   serviceName: string
@@ -219,6 +219,8 @@ function applyOverrides (raw: Json, overrides: ConfigOverrides, env: NodeJS.Proc
   const logLevel = overrides.logLevel ?? env['ATW_LOG_LEVEL']
   if (logLevel !== undefined) raw['logLevel'] = logLevel
 
+  applyInstallNames(raw, env)
+
   const insecure = [...(env['ATW_INSECURE_REGISTRIES']?.split(',').filter(Boolean) ?? []), ...(overrides.insecureRegistries ?? [])]
   if (insecure.length > 0) {
     const registries = Array.isArray(raw['registries']) ? raw['registries'] as Json[] : []
@@ -228,6 +230,37 @@ function applyOverrides (raw: Json, overrides: ConfigOverrides, env: NodeJS.Proc
       if (existing !== undefined) existing['insecure'] = true
       else registries.push({ host, insecure: true })
     }
+  }
+}
+
+/**
+ * Names kustomize renames with an overlay's namespace/namePrefix (issue 14 §1): the manifests pass them as environment
+ * variables (the namespace through the downward API) because kustomize cannot edit names inside the config file.
+ * ATW_POD_NAMESPACE only fills certificates.namespace when the file leaves it out, and that namespace fills the pull
+ * Secrets listed without one; the four names override the file, as any variable does.
+ */
+const INSTALL_NAMES = {
+  ATW_SERVICE_NAME: 'serviceName',
+  ATW_CERTIFICATE_SECRET: 'secretName',
+  ATW_MUTATING_WEBHOOK_CONFIGURATION: 'mutatingWebhookConfiguration',
+  ATW_VALIDATING_WEBHOOK_CONFIGURATION: 'validatingWebhookConfiguration'
+} as const
+
+function applyInstallNames (raw: Json, env: NodeJS.ProcessEnv): void {
+  const certificates = section(raw, 'certificates')
+  for (const [variable, key] of Object.entries(INSTALL_NAMES)) {
+    const value = env[variable]
+    if (value !== undefined) certificates[key] = value
+  }
+  const fromPod = env['ATW_POD_NAMESPACE']
+  if (fromPod !== undefined && fromPod !== '') certificates['namespace'] ??= fromPod
+  // A pull Secret without a namespace is the webhook's own, however that was given.
+  const namespace = certificates['namespace']
+  if (typeof namespace !== 'string') return
+  const secrets = section(raw, 'credentials')['secrets']
+  if (!Array.isArray(secrets)) return
+  for (const secret of secrets as unknown[]) {
+    if (secret !== null && typeof secret === 'object' && !Array.isArray(secret)) (secret as Json)['namespace'] ??= namespace
   }
 }
 

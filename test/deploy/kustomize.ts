@@ -14,8 +14,8 @@ export interface K8sObject {
 }
 
 /** `kubectl kustomize DIR` (kubectl's built-in kustomize, what `kubectl apply -k` uses), parsed. */
-export async function build (dir: string): Promise<K8sObject[]> {
-  const { stdout } = await promisify(execFile)(process.env['ATW_KUBECTL'] ?? 'kubectl', ['kustomize', dir], { maxBuffer: 16 << 20 })
+export async function build (dir: string, kubectl: string = process.env['ATW_KUBECTL'] ?? 'kubectl'): Promise<K8sObject[]> {
+  const { stdout } = await promisify(execFile)(kubectl, ['kustomize', dir], { maxBuffer: 16 << 20 })
   return parseAllDocuments(stdout).map((document) => {
     if (document.errors.length > 0) throw new Error(`kustomize output does not parse: ${document.errors.join('; ')}`)
     return document.toJS() as K8sObject

@@ -1,14 +1,12 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type {
-  V1ClusterRole, V1ConfigMap, V1Deployment, V1MutatingWebhookConfiguration, V1NetworkPolicy, V1PodDisruptionBudget, V1Role,
+  V1ClusterRole, V1Deployment, V1MutatingWebhookConfiguration, V1NetworkPolicy, V1PodDisruptionBudget, V1Role,
   V1RoleBinding, V1Service, V1ValidatingAdmissionPolicy, V1ValidatingAdmissionPolicyBinding, V1ValidatingWebhookConfiguration
 } from '@kubernetes/client-node'
 import t from 'tap'
-import { loadConfig, type Config } from '../../src/config.js'
 import { hasModel, validateObject } from './k8s-schema.js'
 import { build, MANIFESTS, only, OVERLAYS, type K8sObject } from './kustomize.js'
+import { podConfig } from './pod-config.js'
 
 const NS = 'actortemplate-webhook'
 const SERVICE = 'actortemplate-webhook'
@@ -16,14 +14,7 @@ const MUTATING = 'pin.actortemplates.ate.dev'
 const VALIDATING = 'validate.actortemplates.ate.dev'
 const as = <T>(object: K8sObject): T => object as unknown as T
 
-async function configOf (objects: K8sObject[]): Promise<Readonly<Config>> {
-  const map = as<V1ConfigMap>(only(objects, 'ConfigMap'))
-  const text = map.data?.['config.yaml']
-  if (text === undefined) throw new Error('ConfigMap has no config.yaml')
-  const file = join(await mkdtemp(join(tmpdir(), 'atw-manifests-')), 'config.yaml')
-  await writeFile(file, text)
-  return loadConfig({ configFile: file }, {})
-}
+const configOf = podConfig
 
 const builds = new Map<string, K8sObject[]>()
 t.before(async () => {
@@ -138,7 +129,9 @@ t.test('base Deployment: HA, safe rollouts, HTTPS probes, resources, restricted 
   const mounts = new Map((container?.volumeMounts ?? []).map((mount) => [mount.name, mount.mountPath]))
   const tlsDir = mounts.get('tls') ?? 'none'
   t.ok(config.server.tlsCert.startsWith(`${tlsDir}/`) && config.server.tlsKey.startsWith(`${tlsDir}/`), 'the cert files live on a writable volume')
-  t.same(container?.env, [{ name: 'ATW_CONFIG', value: `${mounts.get('config') ?? ''}/config.yaml` }])
+  t.same(container?.env?.[0], { name: 'ATW_CONFIG', value: `${mounts.get('config') ?? ''}/config.yaml` })
+  t.same(container?.env?.slice(1).map((variable) => variable.name), ['ATW_POD_NAMESPACE', 'ATW_SERVICE_NAME', 'ATW_CERTIFICATE_SECRET',
+    'ATW_MUTATING_WEBHOOK_CONFIGURATION', 'ATW_VALIDATING_WEBHOOK_CONFIGURATION'], 'names an overlay can change (issue 14 §1)')
   t.equal(pod?.volumes?.find((volume) => volume.name === 'config')?.configMap?.name, only(objects, 'ConfigMap').metadata.name)
 
   const pdb = as<V1PodDisruptionBudget>(only(objects, 'PodDisruptionBudget'))
@@ -180,7 +173,8 @@ t.test('base ConfigMap: a config the webhook accepts, naming the objects the man
   const config = await configOf(objects)
   t.equal(config.certificates.mode, 'self-managed')
   t.equal(config.certificates.serviceName, only(objects, 'Service').metadata.name)
-  t.equal(config.certificates.namespace, undefined, 'the pod namespace is used, so a namespace overlay cannot go stale here')
+  t.equal(config.certificates.namespace, NS, 'the pod namespace (downward API), so a namespace overlay cannot go stale here')
+  t.notMatch(only(objects, 'ConfigMap')['data'], { 'config.yaml': /namespace:|serviceName:|secretName:/ }, 'no name in the file an overlay could leave behind')
   t.equal(config.server.port, 8443)
 })
 
