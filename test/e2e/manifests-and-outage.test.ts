@@ -32,6 +32,8 @@ await Promise.all([installCrd(cluster), installCrd(cluster, CERT_MANAGER_CRDS), 
 const pauseTag = `${registry.host}/pause:3.10`
 const pausePinned = `${pauseTag}@${pause.digest}`
 
+const VARS_DEPRECATION = "# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically."
+
 t.test('8. kubectl apply --dry-run=server -k: manifests/ and every overlay are accepted', async (t) => {
   // A server-side dry run does not create the Namespace, so the namespaced objects need it to exist already: apply
   // the shipped Namespace for real (with kubectl apply, so later applies find their last-applied annotation).
@@ -42,7 +44,10 @@ t.test('8. kubectl apply --dry-run=server -k: manifests/ and every overlay are a
     const applied = await cluster.kubectl(['apply', '--dry-run=server', '-k', path])
     const name = `manifests/${target}`
     t.equal(applied.code, 0, `${name}: accepted`, { stderr: applied.stderr })
-    t.equal(applied.stderr, '', `${name}: no warnings`)
+    // The cert-manager overlay's dnsNames and inject-ca-from join a name and a namespace, which only kustomize `vars`
+    // resolve after an admin's outer overlay (replacements run before it, issue 14 §1); vars print this, nothing else may.
+    const expectedStderr = target === 'overlays/cert-manager' ? VARS_DEPRECATION : ''
+    t.equal(applied.stderr.trim(), expectedStderr, `${name}: no warnings${expectedStderr === '' ? '' : ' but the vars notice'}`)
     const lines = applied.stdout.trim().split('\n')
     t.equal(lines.length, objects.length, `${name}: one line per object (${objects.length})`)
     t.ok(lines.every((line) => / (created|configured|unchanged) \(server dry run\)$/.test(line)), `${name}: every object dry-run applied`)
