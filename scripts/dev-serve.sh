@@ -9,11 +9,14 @@ if [[ ! -s certs/tls.crt || ! -s certs/tls.key ]]; then
 fi
 
 port="${ATW_PORT:-8443}"
+# /metrics is plain HTTP on its own port; on a developer's machine it stays on loopback like the webhook.
+export ATW_METRICS_HOST="${ATW_METRICS_HOST:-127.0.0.1}"
 cat >&2 <<TRY
 actortemplate-webhook: serving on https://127.0.0.1:${port} (dev certificates in certs/; CA certs/ca.crt)
 Try it:
   curl --cacert certs/ca.crt -H 'content-type: application/json' \\
     --data @test/fixtures/reviews/create-invalid.json https://127.0.0.1:${port}/validate
   curl --cacert certs/ca.crt https://127.0.0.1:${port}/readyz
+  curl http://${ATW_METRICS_HOST}:${ATW_METRICS_PORT:-9090}/metrics
 TRY
 exec node dist/main.js serve --host 127.0.0.1 --port "$port" --tls-cert certs/tls.crt --tls-key certs/tls.key "$@"

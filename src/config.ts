@@ -212,6 +212,15 @@ function applyOverrides (raw: Json, overrides: ConfigOverrides, env: NodeJS.Proc
   }
   const host = overrides.host ?? env['ATW_HOST']
   if (host !== undefined) server['host'] = host
+  // `npm start` keeps /metrics on loopback like the webhook; a pod keeps the file's 0.0.0.0 for its scraper.
+  const metricsHost = env['ATW_METRICS_HOST']
+  if (metricsHost !== undefined) server['metricsHost'] = metricsHost
+  const metricsPortText = env['ATW_METRICS_PORT']
+  if (metricsPortText !== undefined) {
+    const metricsPort = Number(metricsPortText)
+    if (Number.isInteger(metricsPort)) server['metricsPort'] = metricsPort
+    else problems.push(`metricsPort: ${JSON.stringify(metricsPortText)} is not a number`)
+  }
   const tlsCert = overrides.tlsCert ?? env['ATW_TLS_CERT']
   if (tlsCert !== undefined) server['tlsCert'] = tlsCert
   const tlsKey = overrides.tlsKey ?? env['ATW_TLS_KEY']

@@ -33,6 +33,9 @@ t.test('file, environment and flags layer in that order', async (t) => {
   t.same(config.registries.map((registry) => [registry.host, registry.insecure, registry.mirror]),
     [['localhost:5001', true, 'http://kind-registry:5000'], ['127.0.0.1:5000', true, undefined]], '--insecure-registry merges into listed hosts')
   t.equal(loadConfig({}, { ATW_CONFIG: path }).server.port, 9000, 'ATW_CONFIG names the file')
+  const metrics = loadConfig({ configFile: path }, { ATW_METRICS_HOST: '127.0.0.1', ATW_METRICS_PORT: '9191' }).server
+  t.same([metrics.metricsHost, metrics.metricsPort], ['127.0.0.1', 9191], 'the metrics listener from the environment')
+  t.throws(() => loadConfig({}, { ATW_METRICS_PORT: 'ninety' }), /metricsPort: "ninety" is not a number/)
 })
 
 t.test('every problem is listed at once', async (t) => {
