@@ -1,0 +1,96 @@
+import { isCelError, run } from '@bufbuild/cel'
+import { kubernetesLibrary } from './cel-library/index.js'
+import { toCel } from './cel-value.js'
+import { formatPath, type PathPart } from './path.js'
+import type { CrdProblem, ErrorTypeName, UncheckedRule } from './problem.js'
+import { childSchema, isObject, type StructuralSchema, type ValidationRule } from './schema.js'
+
+/**
+ * Runs every x-kubernetes-validations rule at the node it is declared on, with `self` bound to that node, as
+ * k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/validation.go does on create: every array item and map
+ * value is visited, absent or null values are not. Transition rules (those reading oldSelf) run only on update, so
+ * on create the apiserver skips them too; they are still listed as not checked offline so nobody mistakes them for
+ * checked ones.
+ */
+export interface RuleResults { problems: CrdProblem[], unchecked: UncheckedRule[] }
+
+// `reason` names a field.ErrorType (apiextensions v1 ValidationRule.Reason); the default is FieldValueInvalid.
+const reasons: Readonly<Record<string, ErrorTypeName>> = {
+  FieldValueInvalid: 'invalid',
+  FieldValueForbidden: 'invalid',
+  FieldValueRequired: 'required',
+  FieldValueDuplicate: 'duplicate'
+}
+
+function isTransition (rule: string): boolean {
+  const code = rule.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, '""')
+  return /\boldSelf\b/.test(code)
+}
+
+/** What @bufbuild/cel cannot run (an unbound function or a syntax it lacks), as opposed to a rule that errs. */
+function notSupportedOffline (message: string): boolean {
+  return /unbound function|unsupported|syntax error|parse/i.test(message)
+}
+
+/** `fieldPath: .spec.x` or `.x['y']` (relative JSONPath, apiextensions ValidationRule.FieldPath). */
+function fieldPathParts (fieldPath: string | undefined): PathPart[] {
+  if (fieldPath === undefined || fieldPath === '') return []
+  return [...fieldPath.matchAll(/\.([A-Za-z_$][\w$-]*)|\['([^']*)'\]|\[(\d+)\]/g)].map((match) => match[3] !== undefined ? Number(match[3]) : match[1] ?? match[2] ?? '')
+}
+
+function message (rule: ValidationRule, self: ReturnType<typeof toCel>): string {
+  if (rule.messageExpression !== undefined) {
+    const result = run(rule.messageExpression, { self }, { funcs: [...kubernetesLibrary] })
+    // The apiserver falls back to `message` when messageExpression errs or yields an empty string.
+    if (typeof result === 'string' && result.trim() !== '') return result
+  }
+  return rule.message !== undefined && rule.message.trim() !== '' ? rule.message : `failed rule: ${rule.rule.trim()}`
+}
+
+function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchema, path: readonly PathPart[], results: RuleResults): void {
+  const field = formatPath(path)
+  if (isTransition(rule.rule)) {
+    results.unchecked.push({ field, rule: rule.rule, why: 'transition rule (it reads oldSelf, which exists only on update)', transition: true })
+    return
+  }
+  const self = toCel(value, schema)
+  const result = run(rule.rule, { self }, { funcs: [...kubernetesLibrary] })
+  // validation.go reports a failed rule with the node's schema type as the "value": `Invalid value: "object"`.
+  const type = schema['x-kubernetes-int-or-string'] === true ? 'string' : schema.type ?? 'object'
+  if (isCelError(result)) {
+    if (notSupportedOffline(result.message)) {
+      results.unchecked.push({ field, rule: rule.rule, why: result.message, transition: false })
+      return
+    }
+    results.problems.push({ field, type: 'invalid', value: JSON.stringify(type), detail: `rule evaluation error: ${result.message}` })
+    return
+  }
+  if (result === true) return
+  if (typeof result !== 'boolean') {
+    results.unchecked.push({ field, rule: rule.rule, why: `rule returned ${typeof result}, not bool`, transition: false })
+    return
+  }
+  const errorType = reasons[rule.reason ?? 'FieldValueInvalid'] ?? 'invalid'
+  results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: JSON.stringify(type), detail: message(rule, self) })
+}
+
+function walk (value: unknown, schema: StructuralSchema, path: readonly PathPart[], results: RuleResults): void {
+  if (value === undefined || value === null) return
+  for (const rule of schema['x-kubernetes-validations'] ?? []) evaluate(rule, value, schema, path, results)
+  if (Array.isArray(value)) {
+    if (schema.items !== undefined) for (const [index, item] of value.entries()) walk(item, schema.items, [...path, index], results)
+    return
+  }
+  if (!isObject(value)) return
+  for (const [key, child] of Object.entries(value)) {
+    const property = schema.properties?.[key]
+    const next = property ?? childSchema(schema, key)
+    if (next !== undefined) walk(child, next, [...path, property === undefined ? { key } : key], results)
+  }
+}
+
+export function validateRules (object: unknown, schema: StructuralSchema): RuleResults {
+  const results: RuleResults = { problems: [], unchecked: [] }
+  walk(object, schema, [], results)
+  return results
+}
