@@ -31,6 +31,8 @@ function translate (schema: StructuralSchema): JsonSchema {
   if (schema.items !== undefined) out['items'] = translate(schema.items)
   for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
     const list = schema[key]
+    // The anyOf of an int-or-string field only restates its type union (structural schema rule), already checked.
+    if (key === 'anyOf' && schema['x-kubernetes-int-or-string'] === true) continue
     if (list !== undefined) out[key] = list.map(translate)
   }
   if (schema.not !== undefined) out['not'] = translate(schema.not)
@@ -103,5 +105,9 @@ export function validateOpenApi (object: unknown, schema: StructuralSchema): Crd
     const problem = toProblem(error)
     if (problem !== undefined) problems.push(problem)
   }
-  return problems
+  const seen = new Set<string>()
+  return problems.filter((problem) => {
+    const key = JSON.stringify(problem)
+    return !seen.has(key) && seen.add(key) !== undefined
+  })
 }
