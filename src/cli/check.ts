@@ -3,13 +3,19 @@ import { formatProblem } from '../admission/response.js'
 import { validateTemplate } from '../admission/validate.js'
 import { loadConfig } from '../config.js'
 import { parseReference } from '../images/reference.js'
+import { crdLines, loadCrdFiles } from './crd-check.js'
 import { InputError, readSources, templatesIn } from './template-documents.js'
 import { ExitCode, type Io, parseCommandArgs } from './usage.js'
 
-export const checkUsage = `usage: actortemplate-webhook check [--config FILE] FILE... (- for stdin)
+export const checkUsage = `usage: actortemplate-webhook check [--config FILE] [--crd FILE]... FILE... (- for stdin)
 Runs the admission rules offline (no registry) on every ActorTemplate in the files (multi-document YAML or JSON) and
-lists the images the webhook would pin. The config supplies the limits (admission.maxContainers, maxImageReferences). Exit 0 when every template is admissible, 1 when any would be rejected,
-2 on usage or input errors.`
+lists the images the webhook would pin. The config supplies the limits (admission.maxContainers, maxImageReferences).
+--crd FILE (repeatable) also validates each template against that CustomResourceDefinition as the apiserver will:
+schema, defaults, unknown fields (rejected, as kubectl's default --validate=strict does) and CEL rules, after the
+webhook pinned its tags. Rules that cannot run offline are listed; a non-transition one makes the template fail.
+Exit 0 when every template is admissible, 1 when any would be rejected, 2 on usage or input errors.`
+
+const onlyWebhookNote = 'note: only the webhook\'s rules were checked, not the CRD\'s schema and CEL rules; pass --crd FILE (the ActorTemplate CustomResourceDefinition) to check what the apiserver will\n'
 
 function isTag (reference: string): boolean {
   try {
@@ -19,8 +25,16 @@ function isTag (reference: string): boolean {
   }
 }
 
+function plural (count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
 export async function runCheck (args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } })
+  const { values, positionals } = parseCommandArgs(args, {
+    config: { type: 'string' },
+    crd: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' }
+  })
   if (values.help === true) {
     io.stdout(`${checkUsage}\n`)
     return ExitCode.ok
@@ -28,6 +42,7 @@ export async function runCheck (args: readonly string[], io: Io): Promise<number
   const { admission: limits } = loadConfig({ configFile: values.config })
   let rejected = 0
   try {
+    const crds = values.crd === undefined ? undefined : await loadCrdFiles(values.crd)
     const { templates, entries } = templatesIn(await readSources(positionals, io))
     if (templates.length === 0) io.stderr('no ActorTemplate found\n')
     for (const template of entries) {
@@ -37,14 +52,21 @@ export async function runCheck (args: readonly string[], io: Io): Promise<number
       }
       // A tag is what the mutating webhook fixes; everything else is judged as the validating webhook will.
       const problems = validateTemplate(template.object, { requireDigest: false, limits })
-      if (problems.length > 0) rejected++
-      io.stdout(`${template.label}: ${problems.length === 0 ? 'admissible' : `would be rejected (${problems.length} problem${problems.length === 1 ? '' : 's'})`}\n`)
+      const tags = imageSlots(template.object).filter((candidate) => isTag(candidate.reference))
+      const crd = crds === undefined ? undefined : crdLines(template.object, crds, new Set(tags.map((slot) => slot.field)))
+      const failures = problems.length + (crd?.problems.length ?? 0)
+      const unchecked = crd?.blocking ?? 0
+      if (failures > 0 || unchecked > 0) rejected++
+      const verdict = failures > 0
+        ? `would be rejected (${plural(failures, 'problem')})`
+        : unchecked > 0 ? `not fully checked (${plural(unchecked, 'rule')} could not run offline)` : 'admissible'
+      io.stdout(`${template.label}: ${verdict}\n`)
       for (const problem of problems) io.stdout(`  ${formatProblem(problem)}\n`)
-      if (problems.length > 0) continue
-      for (const slot of imageSlots(template.object).filter((candidate) => isTag(candidate.reference))) {
-        io.stdout(`  ${slot.field}: ${slot.reference} would be pinned\n`)
-      }
+      for (const line of crd?.problems ?? []) io.stdout(`  ${line}\n`)
+      if (failures === 0) for (const slot of tags) io.stdout(`  ${slot.field}: ${slot.reference} would be pinned\n`)
+      for (const line of crd?.notes ?? []) io.stdout(`  ${line}\n`)
     }
+    if (crds === undefined && templates.length > 0) io.stderr(onlyWebhookNote)
   } catch (error) {
     if (!(error instanceof InputError)) throw error
     io.stderr(`${error.message}\n`)

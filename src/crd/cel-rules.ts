@@ -50,7 +50,7 @@ function message (rule: ValidationRule, self: ReturnType<typeof toCel>): string 
 function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchema, path: readonly PathPart[], results: RuleResults): void {
   const field = formatPath(path)
   if (isTransition(rule.rule)) {
-    results.unchecked.push({ field, rule: rule.rule, why: 'transition rule (it reads oldSelf, which exists only on update)', transition: true })
+    results.unchecked.push({ field, rule: rule.rule, why: 'transition rule (it reads oldSelf; the apiserver runs it only on update)', transition: true })
     return
   }
   const self = toCel(value, schema)

@@ -81,7 +81,7 @@ for (const [name, mutate, expected] of cases) {
 
 t.test('the immutable-spec rule is a transition rule: listed as not checked offline, never passed silently', async (t) => {
   const verdict = judge(() => {})
-  t.same(verdict.unchecked.map(formatUnchecked), ['spec: rule "self == oldSelf" not checked offline: transition rule (it reads oldSelf, which exists only on update)'])
+  t.same(verdict.unchecked.map(formatUnchecked), ['spec: rule "self == oldSelf" not checked offline: transition rule (it reads oldSelf; the apiserver runs it only on update)'])
   t.equal(verdict.unchecked[0]?.transition, true)
 })
 
