@@ -2,7 +2,7 @@ import { isCelError, run } from '@bufbuild/cel'
 import { kubernetesLibrary } from './cel-library/index.js'
 import { toCel } from './cel-value.js'
 import { formatPath, type PathPart } from './path.js'
-import type { CrdProblem, ErrorTypeName, UncheckedRule } from './problem.js'
+import { goValue, type CrdProblem, type ErrorTypeName, type UncheckedRule } from './problem.js'
 import { childSchema, isObject, type StructuralSchema, type ValidationRule } from './schema.js'
 
 /**
@@ -55,14 +55,15 @@ function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchem
   }
   const self = toCel(value, schema)
   const result = run(rule.rule, { self }, { funcs: [...kubernetesLibrary] })
-  // validation.go reports a failed rule with the node's schema type as the "value": `Invalid value: "object"`.
-  const type = schema['x-kubernetes-int-or-string'] === true ? 'string' : schema.type ?? 'object'
+  // field.Invalid prints a scalar bad value (`Invalid value: "Agent_1": …`) and omits objects and lists
+  // (field.OmitValueType); checked against kube-apiserver 1.37 by test/cli/check-crd-apiserver.test.ts.
+  const shown = isObject(value) || Array.isArray(value) ? undefined : goValue(value)
   if (isCelError(result)) {
     if (notSupportedOffline(result.message)) {
       results.unchecked.push({ field, rule: rule.rule, why: result.message, transition: false })
       return
     }
-    results.problems.push({ field, type: 'invalid', value: JSON.stringify(type), detail: `rule evaluation error: ${result.message}` })
+    results.problems.push({ field, type: 'invalid', value: shown, detail: `rule evaluation error: ${result.message}` })
     return
   }
   if (result === true) return
@@ -71,7 +72,7 @@ function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchem
     return
   }
   const errorType = reasons[rule.reason ?? 'FieldValueInvalid'] ?? 'invalid'
-  results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: JSON.stringify(type), detail: message(rule, self) })
+  results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: shown, detail: message(rule, self) })
 }
 
 function walk (value: unknown, schema: StructuralSchema, path: readonly PathPart[], results: RuleResults): void {

@@ -40,6 +40,7 @@ function translate (schema: StructuralSchema): JsonSchema {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true })
+const stringKeywords = ['maxLength', 'minLength', 'pattern']
 const compiled = new WeakMap<StructuralSchema, ValidateFunction>()
 
 function validatorFor (schema: StructuralSchema): ValidateFunction {
@@ -70,7 +71,7 @@ function param (error: ErrorObject, name: string): unknown {
   return (error.params as Record<string, unknown>)[name]
 }
 
-function toProblem (error: ErrorObject): CrdProblem | undefined {
+function toProblem (error: ErrorObject): CrdProblem {
   const path = pathOf(error.instancePath)
   const field = formatPath(path)
   const value: unknown = error.data
@@ -100,14 +101,18 @@ function toProblem (error: ErrorObject): CrdProblem | undefined {
 export function validateOpenApi (object: unknown, schema: StructuralSchema): CrdProblem[] {
   const validate = validatorFor(schema)
   if (validate(object)) return []
-  const problems: CrdProblem[] = []
-  for (const error of validate.errors ?? []) {
-    const problem = toProblem(error)
-    if (problem !== undefined) problems.push(problem)
-  }
+  const errors = validate.errors ?? []
+  const problems = errors.map(toProblem)
   const seen = new Set<string>()
-  return problems.filter((problem) => {
+  return problems.filter((problem, index) => {
     const key = JSON.stringify(problem)
-    return !seen.has(key) && seen.add(key) !== undefined
+    if (seen.has(key)) return false
+    seen.add(key)
+    // kube-openapi's stringValidator returns at the first of maxLength, minLength, pattern that fails (seen on
+    // kube-apiserver 1.37: an empty name that also misses the pattern gets only the minLength error).
+    const error = errors[index]
+    const rank = stringKeywords.indexOf(error?.keyword ?? '')
+    return error === undefined || rank < 0 ||
+      !errors.some((other) => other.instancePath === error.instancePath && stringKeywords.indexOf(other.keyword) >= 0 && stringKeywords.indexOf(other.keyword) < rank)
   })
 }

@@ -37,7 +37,7 @@ export interface UncheckedRule {
 export function goValue (value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
-  if (value === null || value === undefined) return '"null"'
+  if (value === null || value === undefined) return 'null'
   return JSON.stringify(JSON.stringify(value))
 }
 

@@ -41,7 +41,7 @@ export function validateAgainstCrd (document: Record<string, unknown>, crd: Load
   applyDefaults(object, schema)
   const problems = [...validateOpenApi(object, schema), ...validateListTypes(object, schema)]
   if (problems.some((problem) => blocking.has(problem.type))) {
-    problems.push({ field: '', type: 'invalid', value: '"null"', detail: notRunDetail })
+    problems.push({ field: '', type: 'invalid', value: 'null', detail: notRunDetail })
     return { crd: crd.name, problems, unknownFields, unchecked: [], object }
   }
   const rules = validateRules(object, schema)

@@ -20,27 +20,27 @@ function judge (mutate: (template: Template) => void) {
   return validateAgainstCrd(template as unknown as Record<string, unknown>, crd)
 }
 
-const notRun = '<nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation'
+const notRun = '<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation'
 
 const cases: Array<[string, (template: Template) => void, string[]]> = [
   ['a valid template', () => {}, []],
   ['container name Agent_1', (x) => { x.spec.containers[0] = { ...x.spec.containers[0], name: 'Agent_1' } },
-    ['spec.containers[0].name: Invalid value: "string": Name must be a valid DNS label']],
+    ['spec.containers[0].name: Invalid value: "Agent_1": Name must be a valid DNS label']],
   ['env var with both value and valueFrom', (x) => { x.spec.containers[0] = { ...x.spec.containers[0], env: [{ name: 'A', value: 'v', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } },
-    ['spec.containers[0].env[0]: Invalid value: "object": exactly one of the fields in [value valueFrom] must be set']],
+    ['spec.containers[0].env[0]: Invalid value: exactly one of the fields in [value valueFrom] must be set']],
   ['env var with neither', (x) => { x.spec.containers[0] = { ...x.spec.containers[0], env: [{ name: 'A' }] } },
-    ['spec.containers[0].env[0]: Invalid value: "object": exactly one of the fields in [value valueFrom] must be set']],
+    ['spec.containers[0].env[0]: Invalid value: exactly one of the fields in [value valueFrom] must be set']],
   ['secret name not a DNS subdomain', (x) => { x.spec.containers[0] = { ...x.spec.containers[0], env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'Agent.Secret', key: 'k' } } }] } },
-    ['spec.containers[0].env[0].valueFrom.secretKeyRef.name: Invalid value: "string": Name must be a valid DNS subdomain']],
+    ['spec.containers[0].env[0].valueFrom.secretKeyRef.name: Invalid value: "Agent.Secret": Name must be a valid DNS subdomain']],
   ['durableDir volume with sandboxClass microvm', (x) => { x.spec['sandboxClass'] = 'microvm' },
-    ['spec: Invalid value: "object": DurableDir volumes are not supported when sandboxClass is \'microvm\'']],
+    ['spec: Invalid value: DurableDir volumes are not supported when sandboxClass is \'microvm\'']],
   ['missing snapshotsConfig', (x) => { delete x.spec['snapshotsConfig'] }, ['spec.snapshotsConfig: Required value', notRun]],
   ['too many containers', (x) => { x.spec.containers = Array.from({ length: 11 }, (_, index) => ({ name: `c${index}`, image: pinned })) },
     ['spec.containers: Too many: 11: must have at most 10 items', notRun]],
   ['sandboxClass not in the enum', (x) => { x.spec['sandboxClass'] = 'kvm' },
     ['spec.sandboxClass: Unsupported value: "kvm": supported values: "gvisor", "microvm"', notRun]],
   ['a tag where the CRD wants a digest', (x) => { x.spec['pauseImage'] = 'registry.k8s.io/pause:3.10' },
-    ['spec.pauseImage: Invalid value: "string": All images must be pinned (changing the image invalidates snapshots)']],
+    ['spec.pauseImage: Invalid value: "registry.k8s.io/pause:3.10": All images must be pinned (changing the image invalidates snapshots)']],
   ['readyz port 0 and a path with a query', (x) => { x.spec.containers[0] = { ...x.spec.containers[0], readyz: { httpGet: { port: 0, path: '/ready?x=1' } } } }, [
     'spec.containers[0].readyz.httpGet.path: Invalid value: "/ready?x=1": spec.containers[0].readyz.httpGet.path in body should match \'^/([A-Za-z0-9\\-._~!$&\'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$\'',
     'spec.containers[0].readyz.httpGet.port: Invalid value: 0: spec.containers[0].readyz.httpGet.port in body should be greater than or equal to 1'
@@ -48,24 +48,23 @@ const cases: Array<[string, (template: Template) => void, string[]]> = [
   ['a port that is a string', (x) => { x.spec.containers[0] = { ...x.spec.containers[0], readyz: { httpGet: { port: '8080' } } } },
     ['spec.containers[0].readyz.httpGet.port: Invalid value: "string": spec.containers[0].readyz.httpGet.port in body must be of type integer: "string"', notRun]],
   ['a mount path with ..', (x) => { x.spec.containers[0] = { ...x.spec.containers[0], volumeMounts: [{ name: 'data', mountPath: '/a/../b' }] } },
-    ['spec.containers[0].volumeMounts[0].mountPath: Invalid value: "string": MountPath must be a clean absolute Unix path: must start with \'/\', not be \'/\', and contain no \':\', \'..\', \'.\', \'//\', trailing \'/\', or control characters']],
+    ['spec.containers[0].volumeMounts[0].mountPath: Invalid value: "/a/../b": MountPath must be a clean absolute Unix path: must start with \'/\', not be \'/\', and contain no \':\', \'..\', \'.\', \'//\', trailing \'/\', or control characters']],
   ['two durableDir volumes mounted by one container', (x) => {
     x.spec['volumes'] = [{ name: 'a', durableDir: {} }, { name: 'b', durableDir: {} }]
     x.spec.containers[0] = { ...x.spec.containers[0], volumeMounts: [{ name: 'a', mountPath: '/a' }, { name: 'b', mountPath: '/b' }] }
   }, [
-    'spec: Invalid value: "object": At most one DurableDir-typed volume is supported per ActorTemplate',
-    'spec: Invalid value: "object": A container may mount at most one DurableDir-typed volume'
+    'spec: Invalid value: At most one DurableDir-typed volume is supported per ActorTemplate',
+    'spec: Invalid value: A container may mount at most one DurableDir-typed volume'
   ]],
   ['onCommit Full with onPause Data', (x) => { x.spec['snapshotsConfig'] = { location: 'gs://b', onPause: 'Data', onCommit: 'Full' } },
-    ['spec.snapshotsConfig: Invalid value: "object": onCommit must be a subset of onPause']],
+    ['spec.snapshotsConfig: Invalid value: onCommit must be a subset of onPause']],
   ['onCommit defaults to Full, so onPause Data alone fails', (x) => { x.spec['snapshotsConfig'] = { location: 'gs://b', onPause: 'Data' } },
-    ['spec.snapshotsConfig: Invalid value: "object": onCommit must be a subset of onPause']],
+    ['spec.snapshotsConfig: Invalid value: onCommit must be a subset of onPause']],
   ['an empty env name and a matchLabels value that is not a string', (x) => {
     x.spec.containers[0] = { ...x.spec.containers[0], env: [{ name: '', value: 'v' }] }
     x.spec['workerSelector'] = { matchLabels: { pool: 1 } }
   }, [
     'spec.containers[0].env[0].name: Invalid value: "": spec.containers[0].env[0].name in body should be at least 1 chars long',
-    'spec.containers[0].env[0].name: Invalid value: "": spec.containers[0].env[0].name in body should match \'^[ -<>-~]+$\'',
     'spec.workerSelector.matchLabels.pool: Invalid value: "integer": spec.workerSelector.matchLabels.pool in body must be of type string: "integer"',
     notRun
   ]]
