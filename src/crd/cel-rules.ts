@@ -17,7 +17,7 @@ export interface RuleResults { problems: CrdProblem[], unchecked: UncheckedRule[
 // `reason` names a field.ErrorType (apiextensions v1 ValidationRule.Reason); the default is FieldValueInvalid.
 const reasons: Readonly<Record<string, ErrorTypeName>> = {
   FieldValueInvalid: 'invalid',
-  FieldValueForbidden: 'invalid',
+  FieldValueForbidden: 'forbidden',
   FieldValueRequired: 'required',
   FieldValueDuplicate: 'duplicate'
 }
@@ -72,7 +72,9 @@ function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchem
     return
   }
   const errorType = reasons[rule.reason ?? 'FieldValueInvalid'] ?? 'invalid'
-  results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: shown, detail: message(rule, self) })
+  // field.Forbidden and field.Required carry no value (seen on kube-apiserver 1.37: `spec.owner: Forbidden: …`).
+  const printed = errorType === 'forbidden' || errorType === 'required' ? undefined : shown
+  results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: printed, detail: message(rule, self) })
 }
 
 function walk (value: unknown, schema: StructuralSchema, path: readonly PathPart[], results: RuleResults): void {

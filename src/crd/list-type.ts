@@ -14,9 +14,8 @@ function identity (item: unknown, keys: readonly string[] | undefined): string {
 
 function duplicateValue (item: unknown, keys: readonly string[] | undefined): string {
   if (keys === undefined) return typeof item === 'string' ? JSON.stringify(item) : JSON.stringify(JSON.stringify(item))
-  // listtype prints the key fields as a Go map literal.
-  const fields = keys.map((key) => `${JSON.stringify(key)}:${JSON.stringify(isObject(item) ? item[key] : null)}`)
-  return `map[string]interface {}{${fields.join(', ')}}`
+  // The key fields as JSON, in key order (seen on kube-apiserver 1.37: `Duplicate value: {"name":"http"}`).
+  return JSON.stringify(Object.fromEntries(keys.map((key) => [key, isObject(item) ? item[key] ?? null : null])))
 }
 
 function walk (value: unknown, schema: StructuralSchema, path: readonly PathPart[], problems: CrdProblem[]): void {

@@ -31,8 +31,6 @@ function translate (schema: StructuralSchema): JsonSchema {
   if (schema.items !== undefined) out['items'] = translate(schema.items)
   for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
     const list = schema[key]
-    // The anyOf of an int-or-string field only restates its type union (structural schema rule), already checked.
-    if (key === 'anyOf' && schema['x-kubernetes-int-or-string'] === true) continue
     if (list !== undefined) out[key] = list.map(translate)
   }
   if (schema.not !== undefined) out['not'] = translate(schema.not)
@@ -93,7 +91,10 @@ function toProblem (error: ErrorObject): CrdProblem {
     case 'maximum': return { field, type: 'invalid', value: goValue(value), detail: `${where} should be less than or equal to ${limit}` }
     case 'exclusiveMaximum': return { field, type: 'invalid', value: goValue(value), detail: `${where} should be less than ${limit}` }
     case 'multipleOf': return { field, type: 'invalid', value: goValue(value), detail: `${where} should be a multiple of ${String(param(error, 'multipleOf'))}` }
-    // anyOf/oneOf report the branch errors too; one line for the combinator is what the apiserver gives.
+    // kube-openapi reports a failed combinator at no field (`<nil>`), naming the path in the message.
+    case 'anyOf': return { field: '', type: 'invalid', value: '""', detail: `${JSON.stringify(field)} must validate at least one schema (anyOf)` }
+    case 'oneOf': return { field: '', type: 'invalid', value: '""', detail: `${JSON.stringify(field)} must validate one and only one schema (oneOf)` }
+    case 'not': return { field: '', type: 'invalid', value: '""', detail: `${JSON.stringify(field)} must not validate the schema (not)` }
     default: return { field, type: 'invalid', value: goValue(value), detail: `${where} ${error.message ?? 'is invalid'}` }
   }
 }
@@ -101,7 +102,9 @@ function toProblem (error: ErrorObject): CrdProblem {
 export function validateOpenApi (object: unknown, schema: StructuralSchema): CrdProblem[] {
   const validate = validatorFor(schema)
   if (validate(object)) return []
-  const errors = validate.errors ?? []
+  // kube-openapi merges the failures of one anyOf/oneOf branch only (the best one; with equal standing the first),
+  // where ajv lists every branch's: keep branch 0's (k8s.io/kube-openapi/pkg/validation/validate/schema_props.go).
+  const errors = (validate.errors ?? []).filter((error) => !/\/(anyOf|oneOf)\/[1-9]\d*\//.test(error.schemaPath))
   const problems = errors.map(toProblem)
   const seen = new Set<string>()
   return problems.filter((problem, index) => {

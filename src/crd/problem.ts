@@ -9,6 +9,7 @@ export const ErrorType = {
   tooLong: 'Too long',
   tooMany: 'Too many',
   duplicate: 'Duplicate value',
+  forbidden: 'Forbidden',
   typeInvalid: 'Invalid value',
   /** The strict field validation error kubectl asks for by default (--validate=strict, k8s 1.27+). */
   unknownField: 'unknown field'

@@ -19,15 +19,17 @@ const cases: Array<[string, Record<string, unknown>, string[]]> = [
   ['int-or-string takes a string', { port: 'http' }, []],
   ['int-or-string refuses a boolean', { port: true }, [
     'spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean"',
+    'spec.port: Invalid value: "boolean": spec.port in body must be of type integer: "boolean"',
+    '<nil>: Invalid value: "": "spec.port" must validate at least one schema (anyOf)',
     '<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation'
   ]],
   ['nullable accepts null', { note: null }, []],
   ['a set with a repeat', { tags: ['a', 'b', 'a'] }, ['spec.tags[2]: Duplicate value: "a"']],
   ['a map list with a repeated key', { ports: [{ name: 'http', number: 80 }, { name: 'http', number: 81 }] },
-    ['spec.ports[1]: Duplicate value: map[string]interface {}{"name":"http"}']],
-  ['messageExpression gives the message, with CEL int arithmetic on an integer field', { replicas: 7 },
-    ['spec: Invalid value: replicas must be at most 5, got 7']],
-  ['reason and fieldPath place the error', { owner: 'root' }, ['spec.owner: Invalid value: owner may not be root']],
+    ['spec.ports[1]: Duplicate value: {"name":"http"}']],
+  ['messageExpression gives the message', { replicas: 7 }, ['spec: Invalid value: replicas must be at most 5']],
+  ['messageExpression reads self, an integer field as CEL int', { replicas: 700 }, ['spec: Invalid value: replicas must be at most 5, far above it']],
+  ['reason and fieldPath place the error', { owner: 'root' }, ['spec.owner: Forbidden: owner may not be root']],
   ['preserve-unknown-fields keeps unknown keys and still checks known ones', { extra: { anything: { goes: 1 }, level: 4 } },
     ['spec.extra.level: Invalid value: 4: spec.extra.level in body should be less than or equal to 3']]
 ]
