@@ -11,6 +11,8 @@ export interface LoadedCrd {
   versions: ReadonlyMap<string, StructuralSchema>
   /** the served version that is also the storage version */
   storageVersion: string
+  /** apiVersions with the status subresource, whose create ignores the status the client sent */
+  statusSubresource: ReadonlySet<string>
 }
 
 export class CrdLoadError extends Error {}
@@ -28,6 +30,7 @@ function fromObject (object: Record<string, unknown>, where: string): LoadedCrd 
   if (group === undefined || kind === undefined) throw new CrdLoadError(`${where}: spec.group and spec.names.kind are required`)
   const versions = new Map<string, StructuralSchema>()
   let storageVersion: string | undefined
+  const statusSubresource = new Set<string>()
   // Top-level spec.validation (apiextensions v1beta1) is gone in v1; each version carries its own schema.
   for (const version of Array.isArray(spec['versions']) ? spec['versions'] : []) {
     if (!isObject(version) || version['served'] !== true) continue
@@ -36,9 +39,10 @@ function fromObject (object: Record<string, unknown>, where: string): LoadedCrd 
     if (name === undefined || !isObject(schema)) throw new CrdLoadError(`${where}: served version ${String(name)} has no schema.openAPIV3Schema`)
     versions.set(`${group}/${name}`, schema as StructuralSchema)
     if (version['storage'] === true) storageVersion = `${group}/${name}`
+    if (isObject(version['subresources']) && isObject(version['subresources']['status'])) statusSubresource.add(`${group}/${name}`)
   }
   if (storageVersion === undefined) throw new CrdLoadError(`${where}: no version is both served and storage`)
-  return { name: text(metadata['name']) ?? `${String(names['plural'])}.${group}`, group, kind, versions, storageVersion }
+  return { name: text(metadata['name']) ?? `${String(names['plural'])}.${group}`, group, kind, versions, storageVersion, statusSubresource }
 }
 
 /** Every CustomResourceDefinition in a YAML (or JSON) text; other documents are ignored. */

@@ -12,7 +12,8 @@ import type { StructuralSchema } from './schema.js'
 
 type JsonSchema = Record<string, unknown>
 
-const copied = ['required', 'enum', 'maxItems', 'minItems', 'maxLength', 'minLength', 'maxProperties', 'minProperties',
+// `format` rides along unchecked (validateFormats: false) so type errors can name int32/int64 as kube-openapi does.
+const copied = ['format', 'required', 'enum', 'maxItems', 'minItems', 'maxLength', 'minLength', 'maxProperties', 'minProperties',
   'pattern', 'minimum', 'maximum', 'multipleOf'] as const
 
 function translate (schema: StructuralSchema): JsonSchema {
@@ -77,7 +78,14 @@ function toProblem (error: ErrorObject): CrdProblem {
   const limit = String(param(error, 'limit'))
   switch (error.keyword) {
     case 'required': return { field: formatPath([...path, String(param(error, 'missingProperty'))]), type: 'required', detail: '' }
-    case 'type': return { field, type: 'typeInvalid', value: goValue(jsonType(value)), detail: `${where} must be of type ${String(param(error, 'type')).replace(',null', '')}: ${goValue(jsonType(value))}` }
+    case 'type': {
+      // With an integer format, kube-openapi names the format and the Go type: `must be of type int32: "float64"`.
+      const format: unknown = (error.parentSchema as JsonSchema | undefined)?.['format']
+      const sized = typeof value === 'number' && (format === 'int32' || format === 'int64')
+      const actual = goValue(sized ? 'float64' : jsonType(value))
+      const expected = sized ? String(format) : String(param(error, 'type')).replace(',null', '')
+      return { field, type: 'typeInvalid', value: actual, detail: `${where} must be of type ${expected}: ${actual}` }
+    }
     case 'enum': return { field, type: 'notSupported', value: goValue(value), detail: `supported values: ${(param(error, 'allowedValues') as unknown[]).map(goValue).join(', ')}` }
     case 'maxLength': return { field, type: 'tooLong', detail: `may not be more than ${limit} bytes` }
     case 'maxItems': return { field, type: 'tooMany', value: String((value as unknown[]).length), detail: `must have at most ${limit} items` }

@@ -4,7 +4,9 @@ import { validateListTypes } from './list-type.js'
 import type { LoadedCrd } from './load.js'
 import { validateOpenApi } from './openapi.js'
 import type { CrdProblem, UncheckedRule } from './problem.js'
+import { unknownMetadataFields, validateObjectMeta } from './object-meta.js'
 import { pruneUnknown } from './prune.js'
+import { validateIntegers } from './integers.js'
 
 export interface CrdVerdict {
   /** the CRD that judged the document, by name */
@@ -37,9 +39,12 @@ export function validateAgainstCrd (document: Record<string, unknown>, crd: Load
   const schema = crd.versions.get(apiVersion)
   if (schema === undefined) throw new Error(`${crd.name} does not serve ${apiVersion}`)
   const object = structuredClone(document)
-  const unknownFields = pruneUnknown(object, schema)
+  const unknownFields = [...unknownMetadataFields(object['metadata']), ...pruneUnknown(object, schema)]
+  // customresource strategy.PrepareForCreate: with the status subresource, create ignores the status sent
+  // (after decoding, so unknown status fields are still strict errors).
+  if (crd.statusSubresource.has(apiVersion)) Reflect.deleteProperty(object, 'status')
   applyDefaults(object, schema)
-  const problems = [...validateOpenApi(object, schema), ...validateListTypes(object, schema)]
+  const problems = [...validateObjectMeta(object['metadata']), ...validateOpenApi(object, schema), ...validateIntegers(object, schema), ...validateListTypes(object, schema)]
   if (problems.some((problem) => blocking.has(problem.type))) {
     problems.push({ field: '', type: 'invalid', value: 'null', detail: notRunDetail })
     return { crd: crd.name, problems, unknownFields, unchecked: [], object }

@@ -37,11 +37,11 @@ t.test('check --crd agrees with kube-apiserver', async (t) => {
   await installCrd(cluster, crdFile)
   const dir = await mkdtemp(join(tmpdir(), 'atw-differential-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const documents = parseAllDocuments(await readFile('test/fixtures/crd/differential.yaml', 'utf8')).map((document) => document.toJS() as { metadata: { name: string } })
+  const documents = parseAllDocuments(await readFile('test/fixtures/crd/differential.yaml', 'utf8')).map((document) => document.toJS() as { metadata: { name?: string, generateName?: string } })
   let agreed = 0
   const rows: string[] = []
-  for (const document of documents) {
-    const name = document.metadata.name
+  for (const [index, document] of documents.entries()) {
+    const name = `${index + 1}-${(document.metadata.name ?? document.metadata.generateName ?? 'unnamed').slice(0, 40)}`
     const file = join(dir, `${name}.json`)
     await writeFile(file, JSON.stringify(document))
     const io = captureIo()

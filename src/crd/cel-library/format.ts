@@ -1,4 +1,5 @@
 import { celFunc, celMethod, CelScalar, type CelFunc, mapType } from '@bufbuild/cel'
+import { isDns1123Label, isDns1123Subdomain } from '../names.js'
 import { formatKey, opaque, unwrap } from './opaque.js'
 import { optionalNone, optionalOf } from './optional.js'
 
@@ -8,36 +9,9 @@ import { optionalNone, optionalOf } from './optional.js'
  * Only the formats the ActorTemplate CRD's rules use are here. The checks and messages are those of
  * k8s.io/apimachinery/pkg/util/validation (IsDNS1123Label, IsDNS1123Subdomain), which format.go calls.
  */
-const dns1123LabelFmt = '[a-z0-9]([-a-z0-9]*[a-z0-9])?'
-const dns1123SubdomainFmt = `${dns1123LabelFmt}(\\.${dns1123LabelFmt})*`
-
-function maxLenError (length: number): string {
-  return `must be no more than ${length} characters`
-}
-
-function regexError (message: string, format: string, examples: readonly string[]): string {
-  // validation.RegexError, byte for byte: each example is followed by ", " and joined with " or ".
-  const shown = examples.map((example, index) => `${index > 0 ? ' or ' : ''}'${example}', `).join('')
-  return `${message} (e.g. ${shown}regex used for validation is '${format}')`
-}
-
 export const formats: Readonly<Record<string, (value: string) => string[]>> = {
-  dns1123Label: (value) => {
-    const errors: string[] = []
-    if (value.length > 63) errors.push(maxLenError(63))
-    if (!new RegExp(`^${dns1123LabelFmt}$`).test(value)) {
-      errors.push(regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", dns1123LabelFmt, ['my-name', '123-abc']))
-    }
-    return errors
-  },
-  dns1123Subdomain: (value) => {
-    const errors: string[] = []
-    if (value.length > 253) errors.push(maxLenError(253))
-    if (!new RegExp(`^${dns1123SubdomainFmt}$`).test(value)) {
-      errors.push(regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", dns1123SubdomainFmt, ['example.com']))
-    }
-    return errors
-  }
+  dns1123Label: isDns1123Label,
+  dns1123Subdomain: isDns1123Subdomain
 }
 
 const anyMap = mapType(CelScalar.DYN, CelScalar.DYN)
