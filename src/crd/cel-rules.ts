@@ -1,5 +1,6 @@
-import { isCelError, run } from '@bufbuild/cel'
+import { type CelInput, isCelError, run } from '@bufbuild/cel'
 import { kubernetesLibrary } from './cel-library/index.js'
+import { optionalNone } from './cel-library/optional.js'
 import { toCel } from './cel-value.js'
 import { formatPath, type PathPart } from './path.js'
 import { goValue, type CrdProblem, type ErrorTypeName, type UncheckedRule } from './problem.js'
@@ -38,9 +39,11 @@ function fieldPathParts (fieldPath: string | undefined): PathPart[] {
   return [...fieldPath.matchAll(/\.([A-Za-z_$][\w$-]*)|\['([^']*)'\]|\[(\d+)\]/g)].map((match) => match[3] !== undefined ? Number(match[3]) : match[1] ?? match[2] ?? '')
 }
 
-function message (rule: ValidationRule, self: ReturnType<typeof toCel>): string {
+type Bindings = Record<string, CelInput>
+
+function message (rule: ValidationRule, bindings: Bindings): string {
   if (rule.messageExpression !== undefined) {
-    const result = run(rule.messageExpression, { self }, { funcs: [...kubernetesLibrary] })
+    const result = run(rule.messageExpression, bindings, { funcs: [...kubernetesLibrary] })
     // The apiserver falls back to `message` when messageExpression errs or yields an empty string.
     if (typeof result === 'string' && result.trim() !== '') return result
   }
@@ -49,12 +52,13 @@ function message (rule: ValidationRule, self: ReturnType<typeof toCel>): string 
 
 function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchema, path: readonly PathPart[], results: RuleResults): void {
   const field = formatPath(path)
-  if (isTransition(rule.rule)) {
+  // optionalOldSelf (k8s ≥ 1.30) makes a transition rule run on create too, with oldSelf = optional.none().
+  if (isTransition(rule.rule) && rule.optionalOldSelf !== true) {
     results.unchecked.push({ field, rule: rule.rule, why: 'transition rule (it reads oldSelf; the apiserver runs it only on update)', transition: true })
     return
   }
-  const self = toCel(value, schema)
-  const result = run(rule.rule, { self }, { funcs: [...kubernetesLibrary] })
+  const bindings: Bindings = { self: toCel(value, schema), ...rule.optionalOldSelf === true ? { oldSelf: optionalNone() } : {} }
+  const result = run(rule.rule, bindings, { funcs: [...kubernetesLibrary] })
   // field.Invalid prints a scalar bad value (`Invalid value: "Agent_1": …`) and omits objects and lists
   // (field.OmitValueType); checked against kube-apiserver 1.37 by test/cli/check-crd-apiserver.test.ts.
   const shown = isObject(value) || Array.isArray(value) ? undefined : goValue(value)
@@ -74,7 +78,7 @@ function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchem
   const errorType = reasons[rule.reason ?? 'FieldValueInvalid'] ?? 'invalid'
   // field.Forbidden and field.Required carry no value (seen on kube-apiserver 1.37: `spec.owner: Forbidden: …`).
   const printed = errorType === 'forbidden' || errorType === 'required' ? undefined : shown
-  results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: printed, detail: message(rule, self) })
+  results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: printed, detail: message(rule, bindings) })
 }
 
 function walk (value: unknown, schema: StructuralSchema, path: readonly PathPart[], results: RuleResults): void {

@@ -74,6 +74,7 @@ const widgets: Array<[string, Record<string, unknown>]> = [
   ['message-expression', { replicas: 7 }],
   ['message-expression-self', { replicas: 700 }],
   ['reason-field-path', { owner: 'root' }],
+  ['optional-old-self', { owner: 'nobody' }],
   ['preserve-unknown', { extra: { anything: { goes: 1 }, level: 4 } }],
   ['url-rule', { url: 'https://example.com' }]
 ]

@@ -29,6 +29,8 @@ const cases: Array<[string, Record<string, unknown>, string[]]> = [
     ['spec.ports[1]: Duplicate value: {"name":"http"}']],
   ['messageExpression gives the message', { replicas: 7 }, ['spec: Invalid value: replicas must be at most 5']],
   ['messageExpression reads self, an integer field as CEL int', { replicas: 700 }, ['spec: Invalid value: replicas must be at most 5, far above it']],
+  ['optionalOldSelf runs a transition rule on create with oldSelf = optional.none()', { owner: 'nobody' },
+    ['spec: Invalid value: a widget may not start owned by nobody']],
   ['reason and fieldPath place the error', { owner: 'root' }, ['spec.owner: Forbidden: owner may not be root']],
   ['preserve-unknown-fields keeps unknown keys and still checks known ones', { extra: { anything: { goes: 1 }, level: 4 } },
     ['spec.extra.level: Invalid value: 4: spec.extra.level in body should be less than or equal to 3']]
