@@ -67,7 +67,13 @@ function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchem
       results.unchecked.push({ field, rule: rule.rule, why: result.message, transition: false })
       return
     }
-    results.problems.push({ field, type: 'invalid', value: shown, detail: `rule evaluation error: ${result.message}` })
+    // validation.go: the schema type as the value, then `<error> evaluating rule: <message or rule>` (seen on
+    // kube-apiserver 1.37: `Invalid value: "object": no such key: must evaluating rule: must is x`). cel-go says
+    // "no such key" where @bufbuild/cel says "field not found"; other runtime errors keep @bufbuild/cel's words.
+    const type = JSON.stringify(schema['x-kubernetes-int-or-string'] === true ? 'string' : schema.type ?? 'object')
+    const error = result.message.replace(/^field not found: /, 'no such key: ')
+    const ruleText = rule.message !== undefined && rule.message.trim() !== '' ? rule.message : rule.rule.trim()
+    results.problems.push({ field, type: 'invalid', value: type, detail: `${error} evaluating rule: ${ruleText}` })
     return
   }
   if (result === true) return

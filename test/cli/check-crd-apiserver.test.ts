@@ -75,6 +75,7 @@ const widgets: Array<[string, Record<string, unknown>]> = [
   ['message-expression-self', { replicas: 700 }],
   ['reason-field-path', { owner: 'root' }],
   ['optional-old-self', { owner: 'nobody' }],
+  ['rule-runtime-error', { probe: {} }],
   ['preserve-unknown', { extra: { anything: { goes: 1 }, level: 4 } }],
   ['url-rule', { url: 'https://example.com' }]
 ]

@@ -31,6 +31,8 @@ const cases: Array<[string, Record<string, unknown>, string[]]> = [
   ['messageExpression reads self, an integer field as CEL int', { replicas: 700 }, ['spec: Invalid value: replicas must be at most 5, far above it']],
   ['optionalOldSelf runs a transition rule on create with oldSelf = optional.none()', { owner: 'nobody' },
     ['spec: Invalid value: a widget may not start owned by nobody']],
+  ['a rule that errs at run time is a failure, in cel-go\'s words where they differ', { probe: {} },
+    ['spec.probe: Invalid value: "object": no such key: must evaluating rule: must is x']],
   ['reason and fieldPath place the error', { owner: 'root' }, ['spec.owner: Forbidden: owner may not be root']],
   ['preserve-unknown-fields keeps unknown keys and still checks known ones', { extra: { anything: { goes: 1 }, level: 4 } },
     ['spec.extra.level: Invalid value: 4: spec.extra.level in body should be less than or equal to 3']]
