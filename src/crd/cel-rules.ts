@@ -59,9 +59,6 @@ function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchem
   }
   const bindings: Bindings = { self: toCel(value, schema), ...rule.optionalOldSelf === true ? { oldSelf: optionalNone() } : {} }
   const result = run(rule.rule, bindings, { funcs: [...kubernetesLibrary] })
-  // field.Invalid prints a scalar bad value (`Invalid value: "Agent_1": …`) and omits objects and lists
-  // (field.OmitValueType); checked against kube-apiserver 1.37 by test/cli/check-crd-apiserver.test.ts.
-  const shown = isObject(value) || Array.isArray(value) ? undefined : goValue(value)
   if (isCelError(result)) {
     if (notSupportedOffline(result.message)) {
       results.unchecked.push({ field, rule: rule.rule, why: result.message, transition: false })
@@ -82,8 +79,11 @@ function evaluate (rule: ValidationRule, value: unknown, schema: StructuralSchem
     return
   }
   const errorType = reasons[rule.reason ?? 'FieldValueInvalid'] ?? 'invalid'
-  // field.Forbidden and field.Required carry no value (seen on kube-apiserver 1.37: `spec.owner: Forbidden: …`).
-  const printed = errorType === 'forbidden' || errorType === 'required' ? undefined : shown
+  // field.Invalid prints a scalar bad value (`Invalid value: "Agent_1": …`) and omits objects and lists
+  // (field.OmitValueType); field.Forbidden and field.Required carry none (`spec.owner: Forbidden: …`). All seen on
+  // kube-apiserver 1.37 by test/cli/check-crd-apiserver.test.ts.
+  const scalar = !isObject(value) && !Array.isArray(value)
+  const printed = errorType === 'forbidden' || errorType === 'required' || !scalar ? undefined : goValue(value)
   results.problems.push({ field: formatPath([...path, ...fieldPathParts(rule.fieldPath)]), type: errorType, value: printed, detail: message(rule, bindings) })
 }
 
