@@ -4,7 +4,6 @@ import { ProblemReason } from '../admission/problem.js'
 import { validateTemplate } from '../admission/validate.js'
 import { loadConfig } from '../config.js'
 import { parseReference } from '../images/reference.js'
-import { crdLines, loadCrdFiles } from './crd-check.js'
 import { InputError, readSources, templatesIn } from './template-documents.js'
 import { ExitCode, type Io, parseCommandArgs } from './usage.js'
 
@@ -48,7 +47,8 @@ export async function runCheck (args: readonly string[], io: Io): Promise<number
   const requireDigest = values['require-digest'] === true
   let rejected = 0
   try {
-    const crds = values.crd === undefined ? undefined : await loadCrdFiles(values.crd)
+    // Loaded only with --crd: main.ts imports every command, and serve should not carry the CEL evaluator (issue 6).
+    const judgeByCrd = values.crd === undefined ? undefined : await (await import('./crd-check.js')).crdJudge(values.crd)
     const { templates, entries } = templatesIn(await readSources(positionals, io))
     if (templates.length === 0) io.stderr('no ActorTemplate found\n')
     for (const template of entries) {
@@ -60,7 +60,7 @@ export async function runCheck (args: readonly string[], io: Io): Promise<number
       // the cluster must never diverge from git); everything else is judged as the validating webhook will.
       const problems = validateTemplate(template.object, { requireDigest, limits })
       const tags = requireDigest ? [] : imageSlots(template.object).filter((candidate) => isTag(candidate.reference))
-      const crd = crds === undefined ? undefined : crdLines(template.object, crds, new Set(tags.map((slot) => slot.field)))
+      const crd = judgeByCrd?.(template.object, new Set(tags.map((slot) => slot.field)))
       const failures = problems.length + (crd?.problems.length ?? 0)
       const unchecked = crd?.blocking ?? 0
       if (failures > 0 || unchecked > 0) rejected++
@@ -74,7 +74,7 @@ export async function runCheck (args: readonly string[], io: Io): Promise<number
       if (failures === 0) for (const slot of tags) io.stdout(`  ${slot.field}: ${slot.reference} would be pinned\n`)
       for (const line of crd?.notes ?? []) io.stdout(`  ${line}\n`)
     }
-    if (crds === undefined && templates.length > 0) io.stderr(onlyWebhookNote)
+    if (judgeByCrd === undefined && templates.length > 0) io.stderr(onlyWebhookNote)
   } catch (error) {
     if (!(error instanceof InputError)) throw error
     io.stderr(`${error.message}\n`)

@@ -5,7 +5,7 @@ import { InputError } from './template-documents.js'
 
 /** The CLI side of offline CRD validation (issue 15 §1): reading --crd files and turning verdicts into lines. */
 
-export async function loadCrdFiles (paths: readonly string[]): Promise<LoadedCrd[]> {
+async function loadCrdFiles (paths: readonly string[]): Promise<LoadedCrd[]> {
   const crds: LoadedCrd[] = []
   for (const path of paths) {
     let text: string
@@ -51,7 +51,7 @@ function asPinned (object: Record<string, unknown>, tags: ReadonlySet<string>): 
  * Judges one ActorTemplate by the CRD that serves its apiVersion, as the apiserver will after the webhook pinned the
  * fields listed in `pinnedByWebhook`.
  */
-export function crdLines (object: Record<string, unknown>, crds: readonly LoadedCrd[], pinnedByWebhook: ReadonlySet<string>): CrdLines {
+function crdLines (object: Record<string, unknown>, crds: readonly LoadedCrd[], pinnedByWebhook: ReadonlySet<string>): CrdLines {
   const crd = crdFor(crds, object['apiVersion'], object['kind'])
   if (crd === undefined) {
     return { problems: [`no --crd file serves ${String(object['apiVersion'])} ${String(object['kind'])}; the apiserver would answer "no matches for kind"`], notes: [], blocking: 0 }
@@ -64,4 +64,10 @@ export function crdLines (object: Record<string, unknown>, crds: readonly Loaded
   ]
   const notes = verdict.unchecked.map((unchecked) => `note: ${formatUnchecked(unchecked)}`)
   return { problems, notes, blocking: verdict.unchecked.filter((unchecked) => !unchecked.transition).length }
+}
+
+/** Reads the --crd files once; the returned function judges one template. */
+export async function crdJudge (paths: readonly string[]): Promise<(object: Record<string, unknown>, pinnedByWebhook: ReadonlySet<string>) => CrdLines> {
+  const crds = await loadCrdFiles(paths)
+  return (object, pinnedByWebhook) => crdLines(object, crds, pinnedByWebhook)
 }
