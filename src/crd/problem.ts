@@ -1,6 +1,6 @@
 /**
  * One validation failure, shaped like k8s.io/apimachinery/pkg/util/validation/field.Error so that `check` prints
- * what `kubectl create` prints: `spec.containers[0].name: Invalid value: "string": Name must be a valid DNS label`.
+ * what `kubectl create` prints: `spec.containers[0].name: Invalid value: "Agent_1": Name must be a valid DNS label`.
  */
 export const ErrorType = {
   required: 'Required value',
@@ -10,9 +10,7 @@ export const ErrorType = {
   tooMany: 'Too many',
   duplicate: 'Duplicate value',
   forbidden: 'Forbidden',
-  typeInvalid: 'Invalid value',
-  /** The strict field validation error kubectl asks for by default (--validate=strict, k8s 1.27+). */
-  unknownField: 'unknown field'
+  typeInvalid: 'Invalid value'
 } as const
 export type ErrorTypeName = keyof typeof ErrorType
 
@@ -20,7 +18,7 @@ export interface CrdProblem {
   /** apiserver spelling, e.g. `spec.containers[0].name`; '' for the whole object */
   field: string
   type: ErrorTypeName
-  /** the Go-printed bad value (`"Agent_1"`, `11`, or the schema type for CEL rules), when the apiserver prints one */
+  /** the Go-printed bad value (`"Agent_1"`, `11`, or the schema type for a rule that errs), when the apiserver prints one */
   value?: string
   detail: string
 }
@@ -43,7 +41,6 @@ export function goValue (value: unknown): string {
 }
 
 export function formatCrdProblem (problem: CrdProblem): string {
-  if (problem.type === 'unknownField') return `${problem.field}: unknown field (${problem.detail})`
   const value = problem.value === undefined ? '' : `${problem.value}${problem.detail === '' ? '' : ': '}`
   const detail = `${value}${problem.detail}`
   return `${problem.field === '' ? '<nil>' : problem.field}: ${ErrorType[problem.type]}${detail === '' ? '' : `: ${detail}`}`
