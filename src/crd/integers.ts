@@ -1,6 +1,7 @@
 import { formatPath, type PathPart } from './path.js'
 import type { CrdProblem } from './problem.js'
-import { childSchema, isObject, type StructuralSchema } from './schema.js'
+import type { StructuralSchema } from './schema.js'
+import { walkWithSchema } from './walk.js'
 
 /**
  * kube-openapi's format check of integer fields (k8s.io/kube-openapi/pkg/validation/validate/type.go): a value that
@@ -18,22 +19,11 @@ function check (value: number, schema: StructuralSchema, path: readonly PathPart
   problems.push({ field: '', type: 'invalid', value: '""', detail: `Checked value must be of type ${described} in ${formatPath(path)}` })
 }
 
-function walk (value: unknown, schema: StructuralSchema, path: readonly PathPart[], problems: CrdProblem[]): void {
-  const integerTyped = schema.type === 'integer' || schema['x-kubernetes-int-or-string'] === true
-  if (typeof value === 'number' && integerTyped) check(value, schema, path, problems)
-  if (Array.isArray(value)) {
-    if (schema.items !== undefined) for (const [index, item] of value.entries()) walk(item, schema.items, [...path, index], problems)
-    return
-  }
-  if (!isObject(value)) return
-  for (const [key, child] of Object.entries(value)) {
-    const next = childSchema(schema, key)
-    if (next !== undefined) walk(child, next, [...path, schema.properties?.[key] === undefined ? { key } : key], problems)
-  }
-}
-
 export function validateIntegers (object: unknown, schema: StructuralSchema): CrdProblem[] {
   const problems: CrdProblem[] = []
-  walk(object, schema, [], problems)
+  walkWithSchema(object, schema, (value, node, path) => {
+    const integerTyped = node.type === 'integer' || node['x-kubernetes-int-or-string'] === true
+    if (typeof value === 'number' && integerTyped) check(value, node, path, problems)
+  })
   return problems
 }

@@ -1,6 +1,7 @@
 import { formatPath, type PathPart } from './path.js'
 import type { CrdProblem } from './problem.js'
-import { childSchema, isObject, type StructuralSchema } from './schema.js'
+import { isObject, type StructuralSchema } from './schema.js'
+import { walkWithSchema } from './walk.js'
 
 /**
  * x-kubernetes-list-type set and map invariants (k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype):
@@ -18,30 +19,22 @@ function duplicateValue (item: unknown, keys: readonly string[] | undefined): st
   return JSON.stringify(Object.fromEntries(keys.map((key) => [key, isObject(item) ? item[key] ?? null : null])))
 }
 
-function walk (value: unknown, schema: StructuralSchema, path: readonly PathPart[], problems: CrdProblem[]): void {
-  if (Array.isArray(value)) {
-    const listType = schema['x-kubernetes-list-type']
-    if (listType === 'set' || listType === 'map') {
-      const keys = listType === 'map' ? schema['x-kubernetes-list-map-keys'] ?? [] : undefined
-      const seen = new Set<string>()
-      for (const [index, item] of value.entries()) {
-        const id = identity(item, keys)
-        if (seen.has(id)) problems.push({ field: formatPath([...path, index]), type: 'duplicate', value: duplicateValue(item, keys), detail: '' })
-        seen.add(id)
-      }
-    }
-    if (schema.items !== undefined) for (const [index, item] of value.entries()) walk(item, schema.items, [...path, index], problems)
-    return
-  }
-  if (!isObject(value)) return
-  for (const [key, child] of Object.entries(value)) {
-    const next = childSchema(schema, key)
-    if (next !== undefined) walk(child, next, [...path, schema.properties?.[key] === undefined ? { key } : key], problems)
+function duplicates (list: readonly unknown[], schema: StructuralSchema, path: readonly PathPart[], problems: CrdProblem[]): void {
+  const listType = schema['x-kubernetes-list-type']
+  if (listType !== 'set' && listType !== 'map') return
+  const keys = listType === 'map' ? schema['x-kubernetes-list-map-keys'] ?? [] : undefined
+  const seen = new Set<string>()
+  for (const [index, item] of list.entries()) {
+    const id = identity(item, keys)
+    if (seen.has(id)) problems.push({ field: formatPath([...path, index]), type: 'duplicate', value: duplicateValue(item, keys), detail: '' })
+    seen.add(id)
   }
 }
 
 export function validateListTypes (object: unknown, schema: StructuralSchema): CrdProblem[] {
   const problems: CrdProblem[] = []
-  walk(object, schema, [], problems)
+  walkWithSchema(object, schema, (value, node, path) => {
+    if (Array.isArray(value)) duplicates(value, node, path, problems)
+  })
   return problems
 }
