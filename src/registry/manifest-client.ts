@@ -78,8 +78,11 @@ export class ManifestClient {
         maxBodyBytes: BodyLimit.manifest
       }, endpoint.settings)
     } catch (error) {
-      const { code, detail, status } = describeTransportError(error, signal)
-      throw new RegistryError(code, `${describeEndpoint(endpoint)}: ${detail}`, { ...facts, status, cause: error })
+      const { code, detail, status, plainHttp } = describeTransportError(error, signal)
+      const text = plainHttp === true
+        ? `${describeEndpoint(endpoint)} answered plain HTTP to HTTPS; ${plainHttpAdvice(endpoint)}`
+        : `${describeEndpoint(endpoint)}: ${detail}`
+      throw new RegistryError(code, text, { ...facts, status, cause: error })
     }
   }
 }
@@ -87,6 +90,14 @@ export class ManifestClient {
 /** Names the registry as the user wrote it, and where it was really asked when a mirror is configured. */
 function describeEndpoint (endpoint: Endpoint): string {
   return endpoint.baseUrl.host === endpoint.registry ? `registry ${endpoint.registry}` : `registry ${endpoint.registry} (looked up at ${endpoint.baseUrl.host})`
+}
+
+/** What turns our HTTPS into the HTTP a plain registry speaks: the insecure setting, or the mirror's own URL. */
+function plainHttpAdvice (endpoint: Endpoint): string {
+  if (endpoint.settings.mirror !== undefined) {
+    return `if the mirror ${endpoint.baseUrl.host} is a plain-HTTP registry, write its URL with http:// in the mirror setting (config)`
+  }
+  return `if it is a plain-HTTP registry, pass --insecure-registry ${endpoint.registry} (CLI) or set \`insecure: true\` (config)`
 }
 
 function singleHeader (response: HttpResponse, name: string): string | undefined {

@@ -5,8 +5,12 @@ import { BodyTooLargeError } from './body-limits.js'
 import { RealmAddressError } from './realm-guard.js'
 import { RedirectError } from './transport.js'
 
-/** Turns a thrown transport failure into our error code and a sentence a user can act on. */
-export function describeTransportError (error: unknown, deadline: AbortSignal): { code: ErrorCode, detail: string, status?: number } {
+/**
+ * Turns a thrown transport failure into our error code and a sentence a user can act on. `plainHttp` marks a server
+ * that answered our TLS hello in clear text (OpenSSL's ERR_SSL_WRONG_VERSION_NUMBER): the caller knows which setting
+ * would fix it and says so.
+ */
+export function describeTransportError (error: unknown, deadline: AbortSignal): { code: ErrorCode, detail: string, status?: number, plainHttp?: true } {
   const realm = findCause(error, (cause) => cause instanceof RealmAddressError)
   if (realm !== undefined) return { code: ErrorCode.tokenRealmRefused, detail: (realm as Error).message }
   const blocked = findCause(error, (cause) => cause instanceof BlockedAddressError)
@@ -26,6 +30,8 @@ export function describeTransportError (error: unknown, deadline: AbortSignal): 
     case 'UND_ERR_SOCKET': return { code: ErrorCode.registryUnreachable, detail: 'the connection was reset' }
     case 'ENOTFOUND':
     case 'EAI_AGAIN': return { code: ErrorCode.registryUnreachable, detail: 'the host name does not resolve' }
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return { code: ErrorCode.registryUnreachable, detail: 'it answered plain HTTP to HTTPS (it is not a TLS server)', plainHttp: true }
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       // A trusted CA but the wrong name: caFile would not help, the registry must present a certificate for this host.
       return { code: ErrorCode.registryUnreachable, detail: `TLS certificate is for another host (${code}): ${message}; the registry must serve a certificate naming the host in the reference` }
