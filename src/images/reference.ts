@@ -45,8 +45,13 @@ const portNumber = /^[0-9]+$/
 const tagPattern = /^\w[\w.-]{0,127}$/
 const identifier = /^[a-f0-9]{64}$/
 
+// `ko://importpath` (ko resolve) and `${VAR}` / `$VAR` (envsubst) are filled in by a render step the user skipped; no
+// valid reference contains '$' or starts with a scheme, so the hint never lands on a reference that only has a typo.
+const placeholder = /^ko:\/\/|\$\{[^}]*\}|\$[A-Za-z_]/
+const placeholderHint = 'looks like an unrendered ko/envsubst placeholder; render the template first'
+
 function fail (text: string, part: InvalidReferenceError['part'], reason: string): never {
-  throw new InvalidReferenceError(text, part, reason)
+  throw new InvalidReferenceError(text, part, placeholder.test(text) ? `${reason} (${placeholderHint})` : reason)
 }
 
 function hasControlCharacter (text: string): boolean {

@@ -149,6 +149,15 @@ const invalid: Array<[string, InvalidReferenceError['part'], string]> = [
   ['foo/ñ', 'path', 'character "ñ" is not allowed'],
   ['foo/a\u200bb', 'path', 'is not allowed'],
   ['example.com:/app', 'domain', "':' after the host must be followed by a port number"],
+  // Unrendered templates: the grammar reason, then what to do about it.
+  ['ko://github.com/example/app', 'domain', "':' after the host must be followed by a port number (looks like an unrendered ko/envsubst placeholder; render the template first)"],
+  ['ko://./cmd/app', 'domain', 'looks like an unrendered ko/envsubst placeholder; render the template first'],
+  ['${IMAGE}', 'path', 'character "$" is not allowed in repository path component "${IMAGE}" (looks like an unrendered ko/envsubst placeholder; render the template first)'],
+  ['${REGISTRY}/team/app:v1', 'domain', 'looks like an unrendered ko/envsubst placeholder'],
+  ['ghcr.io/team/app:${TAG}', 'tag', 'found "$" (looks like an unrendered ko/envsubst placeholder; render the template first)'],
+  ['ghcr.io/team/app:$TAG', 'tag', 'looks like an unrendered ko/envsubst placeholder'],
+  ['$IMAGE', 'path', 'looks like an unrendered ko/envsubst placeholder'],
+  ['ghcr.io/team/app@${DIGEST}', 'digest', 'looks like an unrendered ko/envsubst placeholder'],
   ['example.com:abc/app', 'domain', 'port "abc" must be a number'],
   ['foo:bar/baz', 'domain', 'port "bar" must be a number'],
   ['example.com:5000:1/app', 'domain', "domain may contain at most one ':'"],
@@ -228,6 +237,13 @@ t.test(`${invalid.length} invalid references name the part and the reason`, asyn
       t.equal(error.reference, text)
       t.equal(error.code, part === 'digest' ? ErrorCode.invalidDigest : ErrorCode.invalidReference)
     })
+  }
+})
+
+t.test('the unrendered-template hint is only for ko:// and $VAR / ${VAR}', async (t) => {
+  for (const text of ['foo/a+b', 'nginx:1.0$', 'ftp://example.com/app', 'nginx:$1']) {
+    const error = thrown(() => parseReference(text))
+    t.notMatch(error instanceof InvalidReferenceError ? error.reason : 'not thrown', /unrendered|^not thrown$/, label(text))
   }
 })
 
