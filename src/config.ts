@@ -157,14 +157,56 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
-const validateConfig = new Ajv({ allErrors: true, useDefaults: true, strict: true }).compile(configSchema)
+// verbose: each error carries its parentSchema, where an unknown key finds the keys allowed beside it.
+const validateConfig = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(configSchema)
 
-function describe (error: ErrorObject): string {
+/** Where a value came from when it was not the file: instancePath ("/server/port") → `ATW_PORT="70000"` or `--port 70000`. */
+type Origins = Map<string, string>
+
+function describe (error: ErrorObject, origins: Origins): string {
   const where = error.instancePath === '' ? 'config' : error.instancePath.slice(1).replaceAll('/', '.')
+  const origin = origins.get(error.instancePath)
+  const from = origin === undefined ? '' : ` (from ${origin})`
   if (error.keyword === 'additionalProperties') {
-    return `${where}: unknown key ${JSON.stringify(error.params['additionalProperty'])}`
+    const key = String(error.params['additionalProperty'])
+    const nearest = nearestKey(key, allowedKeys(error.parentSchema))
+    return `${where}: unknown key ${JSON.stringify(key)}${nearest === undefined ? '' : ` (did you mean ${JSON.stringify(nearest)}?)`}`
   }
-  return `${where}: ${error.message ?? 'is invalid'}`
+  if (error.keyword === 'enum') {
+    const allowed = error.params['allowedValues']
+    if (Array.isArray(allowed)) return `${where}: must be one of ${allowed.map(String).join(', ')}${from}`
+  }
+  return `${where}: ${error.message ?? 'is invalid'}${from}`
+}
+
+function allowedKeys (schema: unknown): string[] {
+  const properties = schema !== null && typeof schema === 'object' ? (schema as { properties?: unknown }).properties : undefined
+  return properties !== null && typeof properties === 'object' ? Object.keys(properties) : []
+}
+
+/** The allowed key a typo most likely meant: smallest edit distance, ignoring case, and close enough to be a typo. */
+function nearestKey (key: string, allowed: readonly string[]): string | undefined {
+  let best: { key: string, distance: number } | undefined
+  for (const candidate of allowed) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase())
+    if (best === undefined || distance < best.distance) best = { key: candidate, distance }
+  }
+  if (best === undefined) return undefined
+  // registry → registries is 3 edits over 10 characters; colour → host is not a typo.
+  return best.distance <= Math.max(1, Math.floor(Math.max(key.length, best.key.length) / 3)) ? best.key : undefined
+}
+
+/** Levenshtein distance, one row at a time. */
+function editDistance (a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
 }
 
 /** Settings given on the command line; they win over file and environment. */
@@ -202,42 +244,65 @@ function section (raw: Json, key: string): Json {
   return created
 }
 
-function applyOverrides (raw: Json, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, problems: string[]): void {
-  const server = section(raw, 'server')
-  const portText = overrides.port?.toString() ?? env['ATW_PORT']
-  if (portText !== undefined) {
-    const port = Number(portText)
-    if (Number.isInteger(port)) server['port'] = port
-    else problems.push(`port: ${JSON.stringify(portText)} is not a number`)
-  }
-  const host = overrides.host ?? env['ATW_HOST']
-  if (host !== undefined) server['host'] = host
-  // `npm start` keeps /metrics on loopback like the webhook; a pod keeps the file's 0.0.0.0 for its scraper.
-  const metricsHost = env['ATW_METRICS_HOST']
-  if (metricsHost !== undefined) server['metricsHost'] = metricsHost
-  const metricsPortText = env['ATW_METRICS_PORT']
-  if (metricsPortText !== undefined) {
-    const metricsPort = Number(metricsPortText)
-    if (Number.isInteger(metricsPort)) server['metricsPort'] = metricsPort
-    else problems.push(`metricsPort: ${JSON.stringify(metricsPortText)} is not a number`)
-  }
-  const tlsCert = overrides.tlsCert ?? env['ATW_TLS_CERT']
-  if (tlsCert !== undefined) server['tlsCert'] = tlsCert
-  const tlsKey = overrides.tlsKey ?? env['ATW_TLS_KEY']
-  if (tlsKey !== undefined) server['tlsKey'] = tlsKey
-  const logLevel = overrides.logLevel ?? env['ATW_LOG_LEVEL']
-  if (logLevel !== undefined) raw['logLevel'] = logLevel
+/** A value from a flag or the environment: what it is, and how to name it in a message (`--port 70000`, `ATW_PORT="abc"`). */
+interface Given { value: string, origin: string, notANumber: string }
 
-  applyInstallNames(raw, env)
+/** The flag's value if given, else the environment variable's. */
+function pick (flag: string | undefined, flagValue: string | number | undefined, variable: string, env: NodeJS.ProcessEnv): Given | undefined {
+  if (flag !== undefined && flagValue !== undefined) {
+    const value = String(flagValue)
+    return { value, origin: `${flag} ${value}`, notANumber: `${flag} ${JSON.stringify(value)} is not a number` }
+  }
+  const value = env[variable]
+  if (value === undefined) return undefined
+  const origin = `${variable}=${JSON.stringify(value)}`
+  return { value, origin, notANumber: `${origin} is not a number` }
+}
+
+function applyOverrides (raw: Json, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, problems: string[], origins: Origins): void {
+  const server = section(raw, 'server')
+  const setString = (target: Json, path: string, key: string, given: Given | undefined): void => {
+    if (given === undefined) return
+    target[key] = given.value
+    origins.set(path, given.origin)
+  }
+  const setNumber = (path: string, key: string, given: Given | undefined): void => {
+    if (given === undefined) return
+    const number = Number(given.value)
+    if (!Number.isInteger(number)) {
+      problems.push(given.notANumber)
+      return
+    }
+    server[key] = number
+    origins.set(path, given.origin)
+  }
+  setNumber('/server/port', 'port', pick('--port', overrides.port, 'ATW_PORT', env))
+  setString(server, '/server/host', 'host', pick('--host', overrides.host, 'ATW_HOST', env))
+  // `npm start` keeps /metrics on loopback like the webhook; a pod keeps the file's 0.0.0.0 for its scraper.
+  setString(server, '/server/metricsHost', 'metricsHost', pick(undefined, undefined, 'ATW_METRICS_HOST', env))
+  setNumber('/server/metricsPort', 'metricsPort', pick(undefined, undefined, 'ATW_METRICS_PORT', env))
+  setString(server, '/server/tlsCert', 'tlsCert', pick('--tls-cert', overrides.tlsCert, 'ATW_TLS_CERT', env))
+  setString(server, '/server/tlsKey', 'tlsKey', pick('--tls-key', overrides.tlsKey, 'ATW_TLS_KEY', env))
+  setString(raw, '/logLevel', 'logLevel', pick('--log-level', overrides.logLevel, 'ATW_LOG_LEVEL', env))
+
+  applyInstallNames(raw, env, origins)
 
   const insecure = [...(env['ATW_INSECURE_REGISTRIES']?.split(',').filter(Boolean) ?? []), ...(overrides.insecureRegistries ?? [])]
   if (insecure.length > 0) {
     const registries = Array.isArray(raw['registries']) ? raw['registries'] as Json[] : []
     raw['registries'] = registries
+    const fromEnv = new Set(env['ATW_INSECURE_REGISTRIES']?.split(',') ?? [])
     for (const host of insecure) {
       const existing = registries.find((registry) => registry['host'] === host)
-      if (existing !== undefined) existing['insecure'] = true
-      else registries.push({ host, insecure: true })
+      if (existing !== undefined) {
+        existing['insecure'] = true
+        continue
+      }
+      registries.push({ host, insecure: true })
+      const origin = (overrides.insecureRegistries ?? []).includes(host) || !fromEnv.has(host)
+        ? `--insecure-registry ${host}`
+        : `ATW_INSECURE_REGISTRIES=${JSON.stringify(env['ATW_INSECURE_REGISTRIES'])}`
+      origins.set(`/registries/${registries.length - 1}/host`, origin)
     }
   }
 }
@@ -255,14 +320,19 @@ const INSTALL_NAMES = {
   ATW_VALIDATING_WEBHOOK_CONFIGURATION: 'validatingWebhookConfiguration'
 } as const
 
-function applyInstallNames (raw: Json, env: NodeJS.ProcessEnv): void {
+function applyInstallNames (raw: Json, env: NodeJS.ProcessEnv, origins: Origins): void {
   const certificates = section(raw, 'certificates')
   for (const [variable, key] of Object.entries(INSTALL_NAMES)) {
     const value = env[variable]
-    if (value !== undefined) certificates[key] = value
+    if (value === undefined) continue
+    certificates[key] = value
+    origins.set(`/certificates/${key}`, `${variable}=${JSON.stringify(value)}`)
   }
   const fromPod = env['ATW_POD_NAMESPACE']
-  if (fromPod !== undefined && fromPod !== '') certificates['namespace'] ??= fromPod
+  if (fromPod !== undefined && fromPod !== '' && (certificates['namespace'] === undefined || certificates['namespace'] === null)) {
+    certificates['namespace'] = fromPod
+    origins.set('/certificates/namespace', `ATW_POD_NAMESPACE=${JSON.stringify(fromPod)}`)
+  }
   // A pull Secret without a namespace is the webhook's own, however that was given.
   const namespace = certificates['namespace']
   if (typeof namespace !== 'string') return
@@ -290,8 +360,9 @@ export function loadConfig (overrides: ConfigOverrides = {}, env: NodeJS.Process
   }
   const raw = structuredClone(loaded) as Json
   const problems: string[] = []
-  applyOverrides(raw, overrides, env, problems)
-  if (!validateConfig(raw)) problems.push(...(validateConfig.errors ?? []).map(describe))
+  const origins: Origins = new Map()
+  applyOverrides(raw, overrides, env, problems, origins)
+  if (!validateConfig(raw)) problems.push(...(validateConfig.errors ?? []).map((error) => describe(error, origins)))
   if (problems.length > 0) throw new ConfigError(problems)
   const config = raw as unknown as Config
   const hosts = new Set<string>()

@@ -44,6 +44,6 @@ t.test('unknown keys and bad modes are listed', async (t) => {
   const file = await configFile({ certificates: { mode: 'magic', secret: 'x' }, kube: { requestTimeoutSeconds: 0 } })
   const error = t.throws(() => loadConfig({ configFile: file }, {})) as ConfigError
   t.match(error.problems.join('\n'), /certificates: unknown key "secret"/)
-  t.match(error.problems.join('\n'), /certificates\.mode: must be equal to one of the allowed values/)
+  t.match(error.problems.join('\n'), /certificates\.mode: must be one of files, self-managed/)
   t.match(error.problems.join('\n'), /kube\.requestTimeoutSeconds/)
 })
