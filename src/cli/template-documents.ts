@@ -63,7 +63,15 @@ function nameOf (object: Record<string, unknown>): string {
   return `${namespace}${name}`
 }
 
-export interface Skipped { skipped: string }
+export interface Skipped {
+  /** the human line's label and why */
+  skipped: string
+  source: Source
+  documentIndex: number
+  prefix: Array<string | number>
+  /** the document's kind, or its JSON type when it is not an object */
+  kind: string
+}
 
 /** Every ActorTemplate, and a note for each document that is something else, in input order. */
 export function templatesIn (sources: readonly Source[]): { templates: TemplateDocument[], entries: Array<TemplateDocument | Skipped> } {
@@ -78,7 +86,10 @@ export function templatesIn (sources: readonly Source[]): { templates: TemplateD
       for (const [prefix, object] of candidates) {
         const label = `${where}${prefix.length === 0 ? '' : ` ${fieldPath(prefix)}`}`
         if (isActorTemplate(object)) entries.push({ source, documentIndex, prefix, object, label: `${label}: ActorTemplate ${nameOf(object)}` })
-        else if (object !== null && object !== undefined) entries.push({ skipped: `${label}: not an ActorTemplate (${isRecord(object) ? String(object['kind'] ?? 'no kind') : typeof object})` })
+        else if (object !== null && object !== undefined) {
+          const kind = isRecord(object) ? String(object['kind'] ?? 'no kind') : typeof object
+          entries.push({ skipped: `${label}: not an ActorTemplate (${kind})`, source, documentIndex, prefix, kind })
+        }
       }
     })
   }
