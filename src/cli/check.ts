@@ -3,16 +3,18 @@ import { validateTemplate } from '../admission/validate.js'
 import { loadConfig } from '../config.js'
 import { parseReference } from '../images/reference.js'
 import { type CheckResult, humanLines, jsonLine, Verdict, verdictOf } from './check-report.js'
-import { InputError, readSources, templatesIn, type TemplateDocument } from './template-documents.js'
+import { InputError, noTemplatesError, readSources, templatesIn, type TemplateDocument } from './template-documents.js'
 import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
 
-export const checkUsage = `usage: actortemplate-webhook check [--config FILE] [--crd FILE]... [--require-digest] [--output human|json] FILE... (- for stdin)
+export const checkUsage = `usage: actortemplate-webhook check [--config FILE] [--crd FILE]... [--require-digest] [--output human|json] FILE|DIR... (- for stdin)
 Runs the admission rules offline (no registry) on every ActorTemplate in the files (multi-document YAML or JSON) and
 lists the images the webhook would pin. The config supplies the limits (admission.maxContainers, maxImageReferences).
 --crd FILE (repeatable) also validates each template against that CustomResourceDefinition as the apiserver will:
 schema, defaults, unknown fields (rejected, as kubectl's default --validate=strict does) and CEL rules, after the
 webhook pinned its tags. Rules that cannot run offline are listed; a non-transition one makes the template fail.
 --require-digest makes a tag a failure instead of "would be pinned", for repositories that must stay pinned.
+A directory stands for its *.yaml, *.yml and *.json files (recursive, sorted); inputs with no ActorTemplate at all
+are an input error.
 --output json prints one JSON object per line for each document: file, index (0-based), item (inside a kind: List),
 kind, name, namespace, verdict (admissible, rejected, not-fully-checked, skipped), problems (field, reason, message),
 pins (field, reference) and notes.
@@ -48,7 +50,8 @@ export async function runCheck (args: readonly string[], io: Io): Promise<number
   try {
     // Loaded only with --crd: main.ts imports every command, and serve should not carry the CEL evaluator (issue 6).
     const judgeByCrd = values.crd === undefined ? undefined : await (await import('./crd-check.js')).crdJudge(values.crd)
-    const { templates, entries } = templatesIn(await readSources(positionals, io))
+    const sources = await readSources(positionals, io)
+    const { templates, entries } = templatesIn(sources)
     // A tag is what the mutating webhook fixes, unless --require-digest says the file itself must be pinned (GitOps:
     // the cluster must never diverge from git); everything else is judged as the validating webhook will.
     const judge = (template: TemplateDocument): CheckResult => {
@@ -58,13 +61,13 @@ export async function runCheck (args: readonly string[], io: Io): Promise<number
       const admissible = problems.length + (crd?.problems.length ?? 0) === 0
       return { document: template, problems, crd, pins: admissible ? tags.map(({ field, reference }) => ({ field, reference })) : [] }
     }
-    if (templates.length === 0) io.stderr('no ActorTemplate found\n')
     for (const document of entries) {
       const result = 'skipped' in document ? { document, problems: [], crd: undefined, pins: [] } : judge(document)
       if (verdictOf(result) === Verdict.rejected || verdictOf(result) === Verdict.notFullyChecked) rejected++
       io.stdout(output === 'json' ? `${jsonLine(result)}\n` : humanLines(result).map((line) => `${line}\n`).join(''))
     }
-    if (judgeByCrd === undefined && templates.length > 0) io.stderr(onlyWebhookNote)
+    if (templates.length === 0) throw noTemplatesError(sources)
+    if (judgeByCrd === undefined) io.stderr(onlyWebhookNote)
   } catch (error) {
     if (!(error instanceof InputError)) throw error
     io.stderr(`${error.message}\n`)

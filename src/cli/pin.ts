@@ -7,10 +7,10 @@ import { loadConfig } from '../config.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
 import { deadlineIn, type Resolution } from '../registry/types.js'
-import { applyEdits, InputError, readSources, templatesIn, type Edit, type Source } from './template-documents.js'
+import { applyEdits, InputError, noTemplatesError, readSources, templatesIn, type Edit, type Source } from './template-documents.js'
 import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
 
-export const pinUsage = `usage: actortemplate-webhook pin [--in-place] [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] FILE... (- for stdin)
+export const pinUsage = `usage: actortemplate-webhook pin [--in-place] [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] FILE|DIR... (- for stdin)
 Resolves every tag in the ActorTemplates of the files to <as written>[:latest]@<digest>, exactly as the webhook would,
 and writes the documents back with comments, key order, quoting and other documents untouched: to stdout, or into
 each file with --in-place. Nothing is written unless every reference pins.
@@ -51,6 +51,7 @@ export async function runPin (args: readonly string[], io: Io): Promise<number> 
   try {
     const sources = await readSources(positionals, io)
     const { templates } = templatesIn(sources)
+    if (templates.length === 0) throw noTemplatesError(sources)
     const plans = templates.map((template) => ({ template, plan: planPins(template.object, config.admission) }))
     const references = [...new Set(plans.flatMap(({ plan }) => lookups(plan)))]
     let resolutions = new Map<string, Resolution>()
