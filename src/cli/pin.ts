@@ -14,6 +14,7 @@ export const pinUsage = `usage: actortemplate-webhook pin [--in-place] [--config
 Resolves every tag in the ActorTemplates of the files to <as written>[:latest]@<digest>, exactly as the webhook would,
 and writes the documents back with comments, key order, quoting and other documents untouched: to stdout, or into
 each file with --in-place. Nothing is written unless every reference pins.
+--timeout SECONDS bounds the registry lookups: more than 0, at most 300, default 30.
 Exit 0 on success, 1 when any reference cannot be pinned, 2 on usage or input errors.`
 
 async function writeAtomically (path: string, text: string): Promise<void> {

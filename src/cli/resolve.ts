@@ -6,6 +6,7 @@ import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from '
 
 export const resolveUsage = `usage: actortemplate-webhook resolve [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] REF...
 Prints one pinned reference (<ref as written>[:latest]@<digest>) per line, in the order given.
+--timeout SECONDS bounds the registry lookups: more than 0, at most 300, default 30.
 Exit 0 when all resolve, 1 when any fails (each error on stderr), 2 on usage errors.`
 
 export async function runResolve (args: readonly string[], io: Io): Promise<number> {
