@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { rename, stat, writeFile } from 'node:fs/promises'
 import { decideMutation, lookups, planPins } from '../admission/mutate.js'
-import { formatProblem } from '../admission/response.js'
+import type { Problem } from '../admission/problem.js'
+import { formatProblem, problemFromError } from '../admission/response.js'
 import { pinWarning } from '../admission/warnings.js'
 import { loadConfig } from '../config.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
@@ -30,6 +31,12 @@ function joinOutputs (sources: readonly Source[], texts: ReadonlyMap<string, str
     const separated = index === 0 || /^---(\s|$)/.test(text) ? text : `---\n${text}`
     return separated.endsWith('\n') || separated === '' ? separated : `${separated}\n`
   }).join('')
+}
+
+/** A failed lookup's problem again, with the advice worded for this machine rather than the webhook. */
+function forCli (problem: Problem, resolutions: ReadonlyMap<string, Resolution>): Problem {
+  const result = problem.reference === undefined ? undefined : resolutions.get(problem.reference)
+  return result?.ok === false ? problemFromError(problem.field, result.original, result.error, 'cli') : problem
 }
 
 export async function runPin (args: readonly string[], io: Io): Promise<number> {
@@ -70,7 +77,7 @@ export async function runPin (args: readonly string[], io: Io): Promise<number> 
       const decision = decideMutation(plan, resolutions, { object: template.object, annotationKey: config.admission.annotationKey, resolvedAt: '' })
       if (decision.kind === 'denied') {
         failed = true
-        for (const problem of decision.problems) io.stderr(`${template.label}: ${formatProblem(problem)}\n`)
+        for (const problem of decision.problems) io.stderr(`${template.label}: ${formatProblem(forCli(problem, resolutions))}\n`)
         continue
       }
       if (decision.kind === 'unchanged') continue
