@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-import { main } from './cli/main.js'
-
-// A reader that goes away (`check … | head`) is not an error of ours: stop quietly instead of crashing on EPIPE.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
-    process.exit(process.exitCode ?? 0)
-  })
+// Only what Node 20 (the machines' default) can parse and run comes before the version check: no static imports, no
+// newer syntax. An older Node then gets one clear line instead of a TypeError from some later module.
+const minimumMajor = 24
+const found = process.versions.node
+if (Number(found.split('.')[0]) < minimumMajor) {
+  process.stderr.write(`actortemplate-webhook needs Node ${minimumMajor} or newer (found ${found}); run it through npm run cli or the image\n`)
+  process.exit(2)
 }
-
-process.exitCode = await main(process.argv.slice(2))
+await import('./cli/process-main.js')

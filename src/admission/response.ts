@@ -127,8 +127,22 @@ const advice: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.tokenRealmRefused]: 'the registry named a token server its requests may not go to (plain HTTP, another origin, or a private address); check the registry or allowedRealmHosts'
 }
 
+/** Who prints the advice: the webhook's pod or the CLI on the user's machine reach registries from different places. */
+export type AdviceContext = 'webhook' | 'cli'
+
+const cliAdvice: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.registryTimeout]: 'retry; if the registry is slow, raise --timeout',
+  [ErrorCode.registryUnreachable]: 'check that the registry host is right and reachable from this machine'
+}
+
+/** The registry's answer and what to do, once, without the reference (the caller names it). */
+export function registryDetail (error: RegistryError, context: AdviceContext = 'webhook'): string {
+  const hint = (context === 'cli' ? cliAdvice[error.code] : undefined) ?? advice[error.code]
+  return hint === undefined || error.detail.includes(hint) ? error.detail : `${error.detail}; ${hint}`
+}
+
 /** A reference that could not be pinned or parsed, as a Problem naming the field, the reference and the answer. */
-export function problemFromError (field: string, reference: string, error: unknown): Problem {
+export function problemFromError (field: string, reference: string, error: unknown, context: AdviceContext = 'webhook'): Problem {
   if (error instanceof InvalidReferenceError) {
     const digest = error.part === 'digest'
     return {
@@ -140,9 +154,7 @@ export function problemFromError (field: string, reference: string, error: unkno
     }
   }
   if (error instanceof RegistryError) {
-    const hint = advice[error.code]
-    const detail = hint === undefined || error.detail.includes(hint) ? error.detail : `${error.detail}; ${hint}`
-    return { field, reference, reason: ProblemReason.notPinnable, code: error.code, message: `cannot pin ${reference}: ${detail}` }
+    return { field, reference, reason: ProblemReason.notPinnable, code: error.code, message: `cannot pin ${reference}: ${registryDetail(error, context)}` }
   }
   const detail = error instanceof Error ? error.message : String(error)
   return { field, reference, reason: ProblemReason.notPinnable, code: 'INTERNAL', message: `cannot pin ${reference}: ${detail}` }

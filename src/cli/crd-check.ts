@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { imageSlots } from '../admission/images.js'
-import { CrdLoadError, crdFor, formatCrdProblem, formatUnchecked, parseCrds, validateAgainstCrd, type LoadedCrd } from '../crd/index.js'
+import { CrdLoadError, crdFor, formatCrdProblem, formatUnchecked, parseCrds, validateAgainstCrd, type CrdProblem, type LoadedCrd } from '../crd/index.js'
 import { InputError } from './template-documents.js'
 
 /** The CLI side of offline CRD validation (issue 15 §1): reading --crd files and turning verdicts into lines. */
@@ -24,9 +24,12 @@ async function loadCrdFiles (paths: readonly string[]): Promise<LoadedCrd[]> {
   return crds
 }
 
+/** One CRD failure: `text` is the human line, the rest what `check --output json` prints. */
+export interface CrdFinding { field: string, reason: string, message: string, text: string }
+
 export interface CrdLines {
   /** failures: each one makes the template rejected */
-  problems: string[]
+  problems: CrdFinding[]
   /** rules not run offline; `blocking` when the apiserver would run them on create */
   notes: string[]
   blocking: number
@@ -47,6 +50,11 @@ function asPinned (object: Record<string, unknown>, tags: ReadonlySet<string>): 
   return copy
 }
 
+/** The apiserver's name for the error type (field.ErrorType: `FieldValueInvalid`, `FieldValueRequired`, …). */
+function fieldErrorType (type: CrdProblem['type']): string {
+  return `FieldValue${type.charAt(0).toUpperCase()}${type.slice(1)}`
+}
+
 /**
  * Judges one ActorTemplate by the CRD that serves its apiVersion, as the apiserver will after the webhook pinned the
  * fields listed in `pinnedByWebhook`.
@@ -54,13 +62,19 @@ function asPinned (object: Record<string, unknown>, tags: ReadonlySet<string>): 
 function crdLines (object: Record<string, unknown>, crds: readonly LoadedCrd[], pinnedByWebhook: ReadonlySet<string>): CrdLines {
   const crd = crdFor(crds, object['apiVersion'], object['kind'])
   if (crd === undefined) {
-    return { problems: [`no --crd file serves ${String(object['apiVersion'])} ${String(object['kind'])}; the apiserver would answer "no matches for kind"`], notes: [], blocking: 0 }
+    const message = `no --crd file serves ${String(object['apiVersion'])} ${String(object['kind'])}; the apiserver would answer "no matches for kind"`
+    return { problems: [{ field: '', reason: 'NoMatchingCrd', message, text: message }], notes: [], blocking: 0 }
   }
   const verdict = validateAgainstCrd(asPinned(object, pinnedByWebhook), crd)
-  const problems = [
-    // kubectl sends fieldValidation=Strict by default, which makes each pruned field a decoding error.
-    ...verdict.unknownFields.map((field) => `${field}: unknown field (strict decoding error: kubectl rejects it by default; with --validate=false the apiserver drops it)`),
-    ...verdict.problems.map(formatCrdProblem)
+  // kubectl sends fieldValidation=Strict by default, which makes each pruned field a decoding error.
+  const unknown = 'unknown field (strict decoding error: kubectl rejects it by default; with --validate=false the apiserver drops it)'
+  const problems: CrdFinding[] = [
+    ...verdict.unknownFields.map((field) => ({ field, reason: 'UnknownField', message: unknown, text: `${field}: ${unknown}` })),
+    ...verdict.problems.map((problem) => {
+      const text = formatCrdProblem(problem)
+      const prefix = `${problem.field === '' ? '<nil>' : problem.field}: `
+      return { field: problem.field, reason: fieldErrorType(problem.type), message: text.slice(prefix.length), text }
+    })
   ]
   const notes = verdict.unchecked.map((unchecked) => `note: ${formatUnchecked(unchecked)}`)
   return { problems, notes, blocking: verdict.unchecked.filter((unchecked) => !unchecked.transition).length }

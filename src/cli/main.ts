@@ -5,6 +5,7 @@ import { pinUsage, runPin } from './pin.js'
 import { runResolve, resolveUsage } from './resolve.js'
 import { runServe, serveUsage } from './serve.js'
 import { ExitCode, processIo, UsageError, type Io } from './usage.js'
+import { packageVersion, wantsVersion } from './version.js'
 
 type Command = (args: readonly string[], io: Io) => Promise<number>
 
@@ -18,9 +19,13 @@ const commands: Record<string, { run: Command, usage: string }> = {
 
 const overview = `usage: actortemplate-webhook <command> [options]
 commands: ${Object.keys(commands).join(', ')}
-Run "actortemplate-webhook <command> --help" for a command's options.`
+Run "actortemplate-webhook <command> --help" for a command's options; --version (on any command) prints the version.`
 
 export async function main (argv: readonly string[], io: Io = processIo): Promise<number> {
+  if (wantsVersion(argv)) {
+    io.stdout(`${await packageVersion()}\n`)
+    return ExitCode.ok
+  }
   const [name, ...args] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(`${overview}\n`)

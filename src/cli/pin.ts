@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto'
 import { rename, stat, writeFile } from 'node:fs/promises'
 import { decideMutation, lookups, planPins } from '../admission/mutate.js'
-import { formatProblem } from '../admission/response.js'
+import type { Problem } from '../admission/problem.js'
+import { formatProblem, problemFromError } from '../admission/response.js'
 import { pinWarning } from '../admission/warnings.js'
 import { loadConfig } from '../config.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
 import { deadlineIn, type Resolution } from '../registry/types.js'
-import { applyEdits, InputError, readSources, templatesIn, type Edit, type Source } from './template-documents.js'
+import { applyEdits, InputError, noTemplatesError, readSources, templatesIn, type Edit, type Source } from './template-documents.js'
 import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
 
-export const pinUsage = `usage: actortemplate-webhook pin [--in-place] [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] FILE... (- for stdin)
+export const pinUsage = `usage: actortemplate-webhook pin [--in-place] [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] FILE|DIR... (- for stdin)
 Resolves every tag in the ActorTemplates of the files to <as written>[:latest]@<digest>, exactly as the webhook would,
 and writes the documents back with comments, key order, quoting and other documents untouched: to stdout, or into
 each file with --in-place. Nothing is written unless every reference pins.
+--timeout SECONDS bounds the registry lookups: more than 0, at most 300, default 30.
 Exit 0 on success, 1 when any reference cannot be pinned, 2 on usage or input errors.`
 
 async function writeAtomically (path: string, text: string): Promise<void> {
@@ -29,6 +31,12 @@ function joinOutputs (sources: readonly Source[], texts: ReadonlyMap<string, str
     const separated = index === 0 || /^---(\s|$)/.test(text) ? text : `---\n${text}`
     return separated.endsWith('\n') || separated === '' ? separated : `${separated}\n`
   }).join('')
+}
+
+/** A failed lookup's problem again, with the advice worded for this machine rather than the webhook. */
+function forCli (problem: Problem, resolutions: ReadonlyMap<string, Resolution>): Problem {
+  const result = problem.reference === undefined ? undefined : resolutions.get(problem.reference)
+  return result?.ok === false ? problemFromError(problem.field, result.original, result.error, 'cli') : problem
 }
 
 export async function runPin (args: readonly string[], io: Io): Promise<number> {
@@ -51,6 +59,7 @@ export async function runPin (args: readonly string[], io: Io): Promise<number> 
   try {
     const sources = await readSources(positionals, io)
     const { templates } = templatesIn(sources)
+    if (templates.length === 0) throw noTemplatesError(sources)
     const plans = templates.map((template) => ({ template, plan: planPins(template.object, config.admission) }))
     const references = [...new Set(plans.flatMap(({ plan }) => lookups(plan)))]
     let resolutions = new Map<string, Resolution>()
@@ -68,7 +77,7 @@ export async function runPin (args: readonly string[], io: Io): Promise<number> 
       const decision = decideMutation(plan, resolutions, { object: template.object, annotationKey: config.admission.annotationKey, resolvedAt: '' })
       if (decision.kind === 'denied') {
         failed = true
-        for (const problem of decision.problems) io.stderr(`${template.label}: ${formatProblem(problem)}\n`)
+        for (const problem of decision.problems) io.stderr(`${template.label}: ${formatProblem(forCli(problem, resolutions))}\n`)
         continue
       }
       if (decision.kind === 'unchanged') continue

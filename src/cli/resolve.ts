@@ -1,3 +1,6 @@
+import { registryDetail } from '../admission/response.js'
+import { InvalidReferenceError, type RegistryError } from '../errors.js'
+import { parseReference } from '../images/reference.js'
 import { loadConfig } from '../config.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
@@ -6,7 +9,19 @@ import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from '
 
 export const resolveUsage = `usage: actortemplate-webhook resolve [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] REF...
 Prints one pinned reference (<ref as written>[:latest]@<digest>) per line, in the order given.
+--timeout SECONDS bounds the registry lookups: more than 0, at most 300, default 30.
 Exit 0 when all resolve, 1 when any fails (each error on stderr), 2 on usage errors.`
+
+/**
+ * One failure after the reference as written (named once); the advice is worded for someone at this machine, not the
+ * webhook; an untagged reference says which tag was looked up.
+ */
+function failureText (reference: string, error: RegistryError | InvalidReferenceError): string {
+  if (error instanceof InvalidReferenceError) return `not a valid image reference: ${error.reason}`
+  const untagged = parseReference(reference)
+  const lookedUp = untagged.tag === undefined && untagged.digest === undefined ? `looked up as :${error.reference}: ` : ''
+  return `${lookedUp}${registryDetail(error, 'cli')}`
+}
 
 export async function runResolve (args: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
@@ -32,7 +47,7 @@ export async function runResolve (args: readonly string[], io: Io): Promise<numb
         io.stdout(`${result.pinned}\n`)
       } else {
         failed = true
-        io.stderr(`${reference}: ${result === undefined ? 'not resolved' : result.error.message}\n`)
+        io.stderr(`${reference}: ${result === undefined ? 'not resolved' : failureText(reference, result.error)}\n`)
       }
     }
     return failed ? ExitCode.rejected : ExitCode.ok

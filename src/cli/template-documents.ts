@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { isScalar, parseAllDocuments, Scalar, type Document } from 'yaml'
 import { actorTemplateKind } from '../admission/target.js'
 import { fieldPath, isRecord } from '../admission/images.js'
@@ -30,11 +31,31 @@ export interface TemplateDocument {
   label: string
 }
 
+const manifestFile = /\.(ya?ml|json)$/
+
+/** A directory stands for its *.yaml, *.yml and *.json files, recursively, in sorted path order. */
+async function expandDirectory (path: string): Promise<string[]> {
+  let isDirectory: boolean
+  try {
+    isDirectory = (await stat(path)).isDirectory()
+  } catch {
+    return [path] // readFile reports it
+  }
+  if (!isDirectory) return [path]
+  const entries = await readdir(path, { recursive: true, withFileTypes: true })
+  const files = entries.filter((entry) => entry.isFile() && manifestFile.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name)).sort()
+  if (files.length === 0) throw new InputError(`${path}: a directory with no *.yaml, *.yml or *.json file`)
+  return files
+}
+
 export async function readSources (paths: readonly string[], io: Io): Promise<Source[]> {
-  if (paths.length === 0) throw new UsageError('give at least one file, or - for stdin')
+  if (paths.length === 0) throw new UsageError('give at least one file or directory, or - for stdin')
   if (paths.filter((path) => path === '-').length > 1) throw new UsageError('- (stdin) may be given only once')
   const sources: Source[] = []
-  for (const name of paths) {
+  const names: string[] = []
+  for (const path of paths) names.push(...(path === '-' ? [path] : await expandDirectory(path)))
+  for (const name of names) {
     let text: string
     try {
       text = name === '-' ? await io.readStdin() : await readFile(name, 'utf8')
@@ -63,7 +84,15 @@ function nameOf (object: Record<string, unknown>): string {
   return `${namespace}${name}`
 }
 
-export interface Skipped { skipped: string }
+export interface Skipped {
+  /** the human line's label and why */
+  skipped: string
+  source: Source
+  documentIndex: number
+  prefix: Array<string | number>
+  /** the document's kind, or its JSON type when it is not an object */
+  kind: string
+}
 
 /** Every ActorTemplate, and a note for each document that is something else, in input order. */
 export function templatesIn (sources: readonly Source[]): { templates: TemplateDocument[], entries: Array<TemplateDocument | Skipped> } {
@@ -78,11 +107,21 @@ export function templatesIn (sources: readonly Source[]): { templates: TemplateD
       for (const [prefix, object] of candidates) {
         const label = `${where}${prefix.length === 0 ? '' : ` ${fieldPath(prefix)}`}`
         if (isActorTemplate(object)) entries.push({ source, documentIndex, prefix, object, label: `${label}: ActorTemplate ${nameOf(object)}` })
-        else if (object !== null && object !== undefined) entries.push({ skipped: `${label}: not an ActorTemplate (${isRecord(object) ? String(object['kind'] ?? 'no kind') : typeof object})` })
+        else if (object !== null && object !== undefined) {
+          const kind = isRecord(object) ? String(object['kind'] ?? 'no kind') : typeof object
+          entries.push({ skipped: `${label}: not an ActorTemplate (${kind})`, source, documentIndex, prefix, kind })
+        }
       }
     })
   }
   return { templates: entries.filter((entry): entry is TemplateDocument => !('skipped' in entry)), entries }
+}
+
+/** An input set without a single ActorTemplate is a mistake (wrong file, wrong directory), not a pass. */
+export function noTemplatesError (sources: readonly Source[]): InputError {
+  const names = sources.map((source) => source.name === '-' ? 'stdin' : source.name)
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ')
+  return new InputError(`no ActorTemplate (apiVersion ${actorTemplateKind.group}/${actorTemplateKind.version}, kind ${actorTemplateKind.kind}) found in ${shown}`)
 }
 
 /** The new text of a scalar in the style it was written in; references never need more than quotes. */

@@ -30,9 +30,12 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']> (args: re
   }
 }
 
+/** A deadline in seconds: more than 0 (0 would expire before the first request) and at most 300. */
 export function secondsOption (value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback
-  const seconds = Number(value)
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 300) throw new UsageError(`--${name} must be a number of seconds between 0 and 300`)
+  const seconds = value.trim() === '' ? Number.NaN : Number(value)
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 300) {
+    throw new UsageError(`--${name} must be a number of seconds greater than 0 and at most 300 (for example 0.5 or 300), not ${JSON.stringify(value)}`)
+  }
   return seconds
 }

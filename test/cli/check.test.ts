@@ -50,7 +50,7 @@ t.test('JSON, stdin and kind: List', async (t) => {
 
 t.test('usage and input errors exit 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['check'], /give at least one file, or - for stdin/],
+    [['check'], /give at least one file or directory, or - for stdin/],
     [['check', 'nonexistent.yaml'], /cannot read nonexistent\.yaml: ENOENT/],
     [['check', '-', '-'], /- \(stdin\) may be given only once/],
     [['check', '--bogus', 'x'], /Unknown option '--bogus'/]
@@ -64,6 +64,6 @@ t.test('usage and input errors exit 2', async (t) => {
   t.equal(await main(['check', '-'], broken), 2)
   t.match(broken.err(), /^-: not valid YAML or JSON: /)
   const empty = captureIo('')
-  t.equal(await main(['check', '-'], empty), 0)
-  t.match(empty.err(), /no ActorTemplate found/)
+  t.equal(await main(['check', '-'], empty), 2, 'no ActorTemplate at all is an input error, not a pass')
+  t.match(empty.err(), /no ActorTemplate .* found in stdin/)
 })
