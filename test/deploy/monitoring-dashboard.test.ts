@@ -4,7 +4,8 @@
  * reused and failed lookups at a real registry, never from a list in this file. Every query is also valid PromQL
  * (promtool check rules on the queries as recording rules), and the panels the issue asks for are there.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,6 +38,16 @@ const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as Dashboard
 const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })))
 const variableQueries = dashboard.templating.list.filter((variable) => variable.type === 'query')
   .map((variable) => typeof variable.query === 'string' ? variable.query : variable.query?.query ?? '')
+
+async function runWithInput (command: string, args: string[], input: string): Promise<{ code: number | null, output: string }> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  child.stdin.end(input)
+  const [code] = await once(child, 'close') as [number | null]
+  return { code, output: output.trim() }
+}
 
 t.test('metricNamesIn finds the selected metrics and nothing else', async (t) => {
   const cases: Array<[string, string[]]> = [
@@ -75,6 +86,12 @@ t.test('every dashboard query names only metrics a running webhook exports', asy
   const text = await scraped.body.text()
   t.match(text, /^atw_admissions_total\{webhook="mutate",decision="patched",reason="pinned"\} 2$/m, 'the admissions were counted')
   t.match(text, /^atw_resolutions_total\{registry="[^"]+",outcome="pinned"\} 1$/m, 'a lookup went to the registry')
+  // Prometheus' own linter (names, units, _total on counters only, HELP present) on our atw_* families; prom-client's
+  // default nodejs_* metrics are not ours to rename (it flags gauges such as nodejs_active_handles_total).
+  const ours = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?atw_/.test(line)).join('\n') + '\n'
+  t.match(ours, /^# TYPE atw_serving_certificate_expiry_timestamp_seconds gauge$/m, 'the linted text holds our families')
+  const linted = await runWithInput(await scriptOutput('build-promtool.sh'), ['check', 'metrics'], ours)
+  t.equal(linted.code, 0, `promtool check metrics on the atw_* families: ${linted.output === '' ? 'no problem' : linted.output}`)
   const exported = exportedNames(text)
   t.comment(`the webhook exports ${exported.size} names, ${[...exported].filter((name) => name.startsWith('atw_')).length} of them atw_*`)
 
