@@ -99,3 +99,10 @@ t.test('an overlay with no namespace of its own keeps everything in the base nam
   t.equal(only(objects, 'PrometheusRule').metadata.namespace, 'actortemplate-webhook')
   t.equal(only(objects, 'ConfigMap', 'actortemplate-webhook-dashboard').metadata.namespace, 'actortemplate-webhook')
 })
+
+t.test('the README\'s patch labels the ServiceMonitor and the PrometheusRule for Prometheus to select, and nothing else', async (t) => {
+  const objects = await renderWithComponent('', ['patches:', '  - target: { group: monitoring.coreos.com, kind: ServiceMonitor|PrometheusRule }',
+    '    patch: |-', '      - op: add', '        path: /metadata/labels/release', '        value: kube-prometheus-stack'])
+  const labelled = objects.filter((object) => object.metadata.labels?.['release'] === 'kube-prometheus-stack').map((object) => object.kind).sort()
+  t.same(labelled, ['PrometheusRule', 'ServiceMonitor'])
+})
