@@ -23,6 +23,8 @@ export interface Metrics extends Required<RegistryObserver> {
   onExchange: (event: ExchangeEvent) => void
   /** digests taken from the stored object on UPDATE, without asking the registry */
   countOldObjectReuse: (count: number) => void
+  /** the notAfter of the serving certificate in use; called at start and on every reload (alerts before expiry) */
+  setServingCertificateExpiry: (notAfter: Date) => void
   tally: <T>(work: () => Promise<T>) => Promise<{ result: T, registryRequests: number }>
 }
 
@@ -79,8 +81,15 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
   })
   const cacheHits = new Counter({
     name: 'atw_cache_hits_total',
-    help: 'Digests reused without asking the registry, by source (resolver-cache, old-object)',
+    help: 'Digests reused without asking the registry, by source (resolver-cache, single-flight: joined a lookup already in flight, old-object)',
     labelNames: ['source'],
+    registers: registries
+  })
+  // A gauge set on load rather than computed per scrape: the process knows the pair it serves, Prometheus does the
+  // arithmetic against time() (issue 14 §3), and the value survives in the TSDB when the pod is gone.
+  const certificateExpiry = new Gauge({
+    name: 'atw_serving_certificate_expiry_timestamp_seconds',
+    help: 'notAfter of the TLS certificate the admission port serves, in seconds since the Unix epoch; updated on every reload',
     registers: registries
   })
   const stalePins = new Counter({
@@ -133,6 +142,11 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
       }
       // The lookup still counts as failed under its error code; a stale pin is counted on top, so outages stay visible.
       if (event.stale !== undefined) stalePins.inc({ registry: label, reason: event.stale })
+      // A joined lookup asked no registry itself: the lookup it joined observes the registry time, once.
+      if (event.joined === true) {
+        if (event.outcome === 'pinned') cacheHits.inc({ source: 'single-flight' })
+        return
+      }
       lookupSeconds.observe({ registry: label, status: event.outcome }, event.durationMs / 1000)
     },
     onExchange: (event) => {
@@ -144,6 +158,9 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
     },
     countOldObjectReuse: (count) => {
       if (count > 0) cacheHits.inc({ source: 'old-object' }, count)
+    },
+    setServingCertificateExpiry: (notAfter) => {
+      certificateExpiry.set(notAfter.getTime() / 1000)
     },
     tally: async (work) => {
       const store = { requests: 0 }

@@ -54,10 +54,13 @@ async function readPair (config: Readonly<Config>): Promise<KeyPair> {
 }
 
 /** Throws unless the key belongs to the certificate: writers update the two files one after the other. */
-function describePair (pair: KeyPair): { subject: string, notAfter: string, fingerprint256: string } {
+function describePair (pair: KeyPair): { facts: { subject: string, notAfter: string, fingerprint256: string }, expires: Date } {
   const certificate = new X509Certificate(pair.cert)
   if (!certificate.checkPrivateKey(createPrivateKey(pair.key))) throw new Error('the private key does not belong to the certificate')
-  return { subject: certificate.subject, notAfter: certificate.validTo, fingerprint256: certificate.fingerprint256 }
+  return {
+    facts: { subject: certificate.subject, notAfter: certificate.validTo, fingerprint256: certificate.fingerprint256 },
+    expires: certificate.validToDate
+  }
 }
 
 async function initialPair (config: Readonly<Config>): Promise<KeyPair> {
@@ -100,6 +103,7 @@ function watchCertificates (config: Readonly<Config>, onChange: () => void, log:
 
 export async function startServer (config: Readonly<Config>, deps: AppDeps): Promise<RunningServer> {
   let current = await initialPair(config)
+  deps.metrics.setServingCertificateExpiry(describePair(current).expires)
   const app = buildApp(config, deps, {
     https: {
       ...current,
@@ -123,9 +127,10 @@ export async function startServer (config: Readonly<Config>, deps: AppDeps): Pro
     }
     if (pair.cert.equals(current.cert) && pair.key.equals(current.key)) return false
     try {
-      const facts = describePair(pair)
+      const { facts, expires } = describePair(pair)
       app.server.setSecureContext({ ...pair, ...tlsPolicy })
       current = pair
+      deps.metrics.setServingCertificateExpiry(expires)
       lastRejected = undefined
       app.log.info(facts, 'serving a new TLS certificate')
       return true
@@ -162,7 +167,7 @@ export async function startServer (config: Readonly<Config>, deps: AppDeps): Pro
   }
   const metricsPort = (metricsServer.address() as AddressInfo).port
   const metricsUrl = `http://${hostForUrl(config.server.metricsHost)}:${metricsPort}`
-  app.log.info({ url, certificate: describePair(current) }, 'listening')
+  app.log.info({ url, certificate: describePair(current).facts }, 'listening')
   app.log.info({ url: `${metricsUrl}/metrics` }, 'serving metrics')
 
   let markClosed: () => void = () => {}

@@ -28,6 +28,8 @@ export interface LookupEvent {
   durationMs: number
   /** the lookup failed (outcome is its error code) and an earlier digest was used instead, for this cause */
   stale?: StaleCause | undefined
+  /** this caller joined an identical lookup already in flight (single flight) and sent no request of its own */
+  joined?: true
 }
 
 export interface RegistryResolverOptions {
@@ -120,8 +122,9 @@ export class RegistryResolver implements Resolver {
       this.#emit(location.registry, 'cached', 0, undefined, started)
       return { ok: true, original, pinned: pinnedReference(parsed, cached.digest), digest: cached.digest, mediaType: cached.mediaType, fromCache: true }
     }
+    const flight = { joined: false }
     try {
-      const found = await this.#shared(key, deadline, { registry: location.registry, repository: location.repository, reference: tag },
+      const found = await this.#shared(key, deadline, flight, { registry: location.registry, repository: location.repository, reference: tag },
         async () => await this.#withRetries(endpoint.registry, location.repository, tag, deadline,
           async () => await this.#inSlot(endpoint, location.repository, tag, deadline,
             async () => await this.#options.manifests.lookup(endpoint, location.repository, tag, deadline.signal))))
@@ -129,14 +132,14 @@ export class RegistryResolver implements Resolver {
       const keepMs = Math.max(cacheTtlSeconds * 1000, burstWindowMs)
       if (keepMs > 0) this.#cache.set(key, { digest: found.digest, mediaType: found.mediaType }, { ttl: keepMs })
       this.#lastGood?.remember(key, found)
-      this.#emit(location.registry, 'pinned', found.requests, found.credentialSource, started)
+      this.#emit(location.registry, 'pinned', flight.joined ? 0 : found.requests, found.credentialSource, started, undefined, flight.joined)
       return { ok: true, original, pinned: pinnedReference(parsed, found.digest), digest: found.digest, mediaType: found.mediaType, fromCache: false }
     } catch (error) {
       const typed = error instanceof RegistryError
         ? error
         : new RegistryError(ErrorCode.registryUnreachable, (error as Error).message, { registry: location.registry, repository: location.repository, reference: tag, cause: error })
       const stale = this.#lastGood?.recall(key, typed)
-      this.#emit(location.registry, typed.code, 0, typed.credentialSource, started, stale?.staleness.cause)
+      this.#emit(location.registry, typed.code, 0, typed.credentialSource, started, stale?.staleness.cause, flight.joined)
       if (stale !== undefined) {
         return { ok: true, original, pinned: pinnedReference(parsed, stale.digest), digest: stale.digest, mediaType: stale.mediaType, fromCache: true, stale: stale.staleness }
       }
@@ -160,8 +163,10 @@ export class RegistryResolver implements Resolver {
   /**
    * Single flight: concurrent identical lookups wait for the one already on the wire, but each caller only until its
    * own deadline; the lookup runs under the deadline of the admission that started it, which may be later (issue 7).
+   * Sets `flight.joined` when this caller waited for a lookup already in flight, for the single-flight hit count.
    */
-  async #shared (key: string, deadline: Deadline, facts: RegistryErrorFacts, lookup: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
+  async #shared (key: string, deadline: Deadline, flight: { joined: boolean }, facts: RegistryErrorFacts,
+    lookup: () => Promise<ManifestDigest>): Promise<ManifestDigest> {
     let pending = this.#inflight.get(key)
     if (pending === undefined) {
       pending = lookup().finally(() => this.#inflight.delete(key))
@@ -169,6 +174,7 @@ export class RegistryResolver implements Resolver {
       // Runs under this caller's deadline and settles by it, with the registry's own words.
       return await pending
     }
+    flight.joined = true
     const timedOut = (): RegistryError => new RegistryError(ErrorCode.registryTimeout, `registry ${facts.registry}: no answer before the admission deadline`, facts)
     if (deadline.signal.aborted) throw timedOut()
     let onAbort = (): void => {}
@@ -238,7 +244,11 @@ export class RegistryResolver implements Resolver {
       { registry, repository, reference: tag, status: cooling.error.status, ociCode: cooling.error.ociCode, retryAfterSeconds: seconds, rateLimit: cooling.error.rateLimit })
   }
 
-  #emit (registry: string, outcome: string, requests: number, credentialSource: string | undefined, started: number, stale?: StaleCause): void {
-    this.#options.onLookup?.({ registry, outcome, requests, credentialSource, durationMs: this.#now() - started, ...(stale === undefined ? {} : { stale }) })
+  #emit (registry: string, outcome: string, requests: number, credentialSource: string | undefined, started: number,
+    stale?: StaleCause, joined = false): void {
+    this.#options.onLookup?.({
+      registry, outcome, requests, credentialSource, durationMs: this.#now() - started,
+      ...(stale === undefined ? {} : { stale }), ...(joined ? { joined: true as const } : {})
+    })
   }
 }
