@@ -36,11 +36,12 @@ function child (schema: Schema, path: readonly string[]): Schema {
 export function chartConfigSchema (source: Schema = configSchema as unknown as Schema): Schema {
   const schema = structuredClone(source)
   for (const [section, keys] of Object.entries(CHART_OWNED_KEYS)) {
-    const properties = child(schema, ['properties', section, 'properties'])
+    const sectionSchema = child(schema, ['properties', section])
+    const properties = child(sectionSchema, ['properties'])
     for (const key of keys) {
       if (!(key in properties)) throw new Error(`config schema has no ${section}.${key}: src/config-schema.ts changed, update CHART_OWNED_KEYS`)
-      delete properties[key]
     }
+    sectionSchema['properties'] = Object.fromEntries(Object.entries(properties).filter(([key]) => !(keys as readonly string[]).includes(key)))
   }
   // The webhook fills a pull Secret's namespace with its own (ATW_POD_NAMESPACE) before validating (src/config.ts).
   const secret = child(schema, ['properties', 'credentials', 'properties', 'secrets', 'items'])

@@ -139,7 +139,8 @@ t.test('pull Secrets: RBAC for each by name, a Role in each other namespace, nev
     { name: 'own', namespace: 'actortemplate-webhook' }]
   const objects = await rendersValid(t, { image: TEST_IMAGE, config: { credentials: { secrets } } })
   const roles = objects.filter((object) => object.kind === 'Role').map((object) => as<V1Role>(object))
-  t.strictSame(roles.map((role) => [role.metadata?.namespace, role.rules?.map((rule) => rule.resourceNames)]), [
+  t.strictSame(roles.map((role) => [role.metadata?.namespace, role.rules?.map((rule) => rule.resourceNames)])
+    .sort((a, b) => String(a[0]).localeCompare(String(b[0]))), [
     ['actortemplate-webhook', [['actortemplate-webhook-certs'], ['registry-credentials', 'own']]],
     ['team-a', [['team-a-pull', 'team-a-mirror']]]
   ])

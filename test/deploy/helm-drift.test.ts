@@ -6,6 +6,7 @@
  * Written to be re-run as manifests/ changes (issue 16 moves the base to matchConditions + the policy): the layout is
  * read from the kustomize output, so once the base ships the policy the chart is compared with its bare defaults.
  */
+import { isDeepStrictEqual } from 'node:util'
 import t from 'tap'
 import { renderChart, TEST_IMAGE } from '../support/helm.js'
 import {
@@ -54,7 +55,7 @@ t.test('a changed field is caught (the comparison is not vacuous)', async (t) =>
   const charted = await renderChart({ image: TEST_IMAGE, ...layoutValues(kustomized), webhook: { timeoutSeconds: 11 }, networkPolicy: { egress: { registryPorts: [443, 5000] } } })
   const expected = comparableSet(kustomized)
   const actual = comparableSet(hasMatchConditions(kustomized) ? charted : charted.map(withoutMatchConditions))
-  const differing = [...expected.keys()].filter((name) => JSON.stringify(actual.get(name)) !== JSON.stringify(expected.get(name)))
+  const differing = [...expected.keys()].filter((name) => !isDeepStrictEqual(actual.get(name), expected.get(name)))
   t.strictSame(differing.sort(), ['MutatingWebhookConfiguration/pin.actortemplates.ate.dev', 'NetworkPolicy/actortemplate-webhook'].concat(
     expected.has('ValidatingWebhookConfiguration/validate.actortemplates.ate.dev') ? ['ValidatingWebhookConfiguration/validate.actortemplates.ate.dev'] : []).sort())
 })

@@ -15,7 +15,9 @@ export const DOCUMENTED_DIFFERENCES = [
   { what: 'the ConfigMap\'s content-hash name suffix (kustomize) / the pod annotation checksum/config (chart)', why: 'two ways to roll the pods when the config changes' },
   { what: 'config.yaml\'s comments and key order', why: 'the chart renders the file from values; its content is compared' },
   { what: 'no Namespace object in the chart', why: 'Helm installs into a namespace (--create-namespace); label it for Pod Security (README)' },
-  { what: 'metadata.namespace on cluster-scoped kinds', why: 'kustomize sets one on kinds it does not know; the apiserver drops it' }
+  { what: 'metadata.namespace on cluster-scoped kinds', why: 'kustomize sets one on kinds it does not know; the apiserver drops it' },
+  { what: 'the order of the pod\'s volumes', why: 'a list keyed by name; overlays/cert-manager\'s patch moves tls first' },
+  { what: 'labels on the cert-manager Issuers and Certificates', why: 'the chart labels every object; overlays/cert-manager\'s own resources get no labels' }
 ] as const
 
 const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by']
@@ -37,7 +39,7 @@ function podTemplate (object: Json): Json | undefined {
 /** The object with the documented differences taken out; everything else as rendered. */
 export function comparable (object: K8sObject): K8sObject {
   const copy = structuredClone(object)
-  copy.metadata.labels = withoutHelmLabels(copy.metadata.labels)
+  copy.metadata.labels = copy.apiVersion.startsWith('cert-manager.io/') ? undefined : withoutHelmLabels(copy.metadata.labels)
   if (CLUSTER_SCOPED.has(copy.kind)) delete copy.metadata.namespace
   if (copy.kind === 'ConfigMap') {
     copy.metadata.name = copy.metadata.name.replace(CONFIG_MAP_HASH, '')
@@ -52,8 +54,10 @@ export function comparable (object: K8sObject): K8sObject {
       delete metadata.annotations['checksum/config']
       if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations
     }
-    const volumes = ((template['spec'] as Json)['volumes'] ?? []) as Array<{ configMap?: { name: string } }>
+    const spec = template['spec'] as Json
+    const volumes = (spec['volumes'] ?? []) as Array<{ name: string, configMap?: { name: string } }>
     for (const volume of volumes) if (volume.configMap !== undefined) volume.configMap.name = volume.configMap.name.replace(CONFIG_MAP_HASH, '')
+    spec['volumes'] = volumes.toSorted((a, b) => a.name.localeCompare(b.name))
   }
   return copy
 }
@@ -62,7 +66,7 @@ export const key = (object: K8sObject): string => `${object.kind}/${object.metad
 
 /** The objects by kind/name in comparable form; the chart leaves the Namespace to Helm. */
 export function comparableSet (objects: readonly K8sObject[]): Map<string, K8sObject> {
-  return new Map(objects.filter((object) => object.kind !== 'Namespace').map((object) => [key(object), comparable(object)]))
+  return new Map(objects.filter((object) => object.kind !== 'Namespace').map(comparable).map((object) => [key(object), object]))
 }
 
 /** `image` without its tag or digest: what a kustomize `images:` entry matches on. */
