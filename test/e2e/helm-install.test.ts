@@ -164,9 +164,13 @@ t.test('helm upgrade: the new values are applied; caBundle and the certificate S
   t.equal((await storedTemplate(cluster, 'team-a', 'after-upgrade'))?.spec.pauseImage, `${pauseTag}@${pause.digest}`)
 })
 
+/** The resource (plural) an audit event names for a kind of this chart. */
+const resourceOf = (kind: string): string => kind.toLowerCase().replace(/y$/, 'ie') + 's'
+
 interface AuditEvent { verb: string, objectRef?: { resource?: string, name?: string, namespace?: string }, requestReceivedTimestamp: string, stageTimestamp: string }
 
 t.test('helm uninstall: the webhook configurations go first, and nothing is left pointing at the deleted Service', async (t) => {
+  const releaseObjects = parseObjects((await helmOn(['get', 'manifest', RELEASE, '--namespace', NAMESPACE])).stdout)
   const uninstall = await timed(() => helmOn(['uninstall', RELEASE, '--namespace', NAMESPACE]))
   t.equal(uninstall.value.code, 0, 'helm uninstall', { stderr: uninstall.value.stderr })
   t.comment(`helm uninstall took ${uninstall.ms} ms`)
@@ -181,11 +185,14 @@ t.test('helm uninstall: the webhook configurations go first, and nothing is left
   const order = deletes.map((event) => `${event.objectRef?.resource ?? ''}/${event.objectRef?.name ?? ''}`)
   t.comment(`deletes in the order the apiserver completed them:\n  ${order.join('\n  ')}`)
   const finished = (resource: string): number[] => deletes.filter((event) => event.objectRef?.resource === resource).map((event) => Date.parse(event.stageTimestamp))
-  const received = (resource: string): number[] => deletes.filter((event) => event.objectRef?.resource === resource).map((event) => Date.parse(event.requestReceivedTimestamp))
   const configurationsGone = Math.max(...finished('mutatingwebhookconfigurations'), ...finished('validatingwebhookconfigurations'))
-  for (const resource of ['services', 'deployments', 'secrets', 'rolebindings', 'clusterrolebindings']) {
-    t.equal(received(resource).length > 0, true, `${resource} deleted`)
-    t.ok(received(resource).every((at) => at >= configurationsGone), `${resource}: deleted only after both webhook configurations were gone`)
+  t.equal(finished('mutatingwebhookconfigurations').length + finished('validatingwebhookconfigurations').length, 2, 'both configurations deleted')
+  const others = releaseObjects.filter((object) => !object.kind.endsWith('WebhookConfiguration'))
+  for (const object of others) {
+    const deleted = deletes.filter((event) => event.objectRef?.resource === resourceOf(object.kind) && event.objectRef.name === object.metadata.name)
+    t.equal(deleted.length, 1, `${object.kind}/${object.metadata.name} deleted`)
+    t.ok(deleted.every((event) => Date.parse(event.requestReceivedTimestamp) >= configurationsGone),
+      `${object.kind}/${object.metadata.name}: its delete came after both webhook configurations were gone`)
   }
   const left = await kubectl(['get', 'mutatingwebhookconfigurations,validatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings', '-o', 'name'])
   t.equal(left.trim(), '', 'no webhook configuration or policy of the release is left')
