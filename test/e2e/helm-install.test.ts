@@ -9,18 +9,21 @@
  * listens on the ClusterIP, and the chart's `service.port` is an unprivileged port instead of 443.
  *
  * Until issue 16 lets the webhook run without a validating configuration, the release enables the validating webhook.
- * The apiserver's audit log records the order in which `helm uninstall` deletes.
+ * A second upgrade switches to opt-in namespaces. The apiserver's audit log records the order in which `helm uninstall`
+ * deletes. Last, the chart's other modes (its defaults, cert-manager, opt-in with pull Secrets elsewhere) go through a
+ * server-side dry run, so the apiserver's own validation (CEL of the policy and matchConditions included) accepts them.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { V1Deployment } from '@kubernetes/client-node'
 import t from 'tap'
 import { parse } from 'yaml'
 import { podEnvironment } from '../deploy/pod-config.js'
 import { installCrd, startCluster } from '../support/cluster.js'
 import { freePort } from '../support/free-port.js'
-import { CHART, helm, parseObjects, TEST_IMAGE } from '../support/helm.js'
+import { CHART, helm, parseObjects, renderChart, TEST_IMAGE } from '../support/helm.js'
 import { buildOciImage, buildOciIndex } from '../support/oci-layout.js'
 import { pushImage } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
@@ -29,6 +32,7 @@ import { actorTemplate, createNamespace, manifest, PINNED_MESSAGE, pollDryRun, s
 
 t.setTimeout(10 * 60 * 1000)
 
+const CERT_MANAGER_CRDS = fileURLToPath(new URL('fixtures/cert-manager-crds.yaml', import.meta.url))
 const RELEASE = 'actortemplate-webhook'
 const NAMESPACE = 'actortemplate-webhook'
 const MUTATING = 'pin.actortemplates.ate.dev'
@@ -52,7 +56,7 @@ t.teardown(() => cluster.stop())
 t.teardown(() => registry.close())
 const pause = buildOciImage()
 const agent = buildOciIndex()
-await Promise.all([installCrd(cluster), pushImage(registry, pause, 'pause', '3.10'), pushImage(registry, agent, 'acme/agent', '1.4')])
+await Promise.all([installCrd(cluster), installCrd(cluster, CERT_MANAGER_CRDS), pushImage(registry, pause, 'pause', '3.10'), pushImage(registry, agent, 'acme/agent', '1.4')])
 const pauseTag = `${registry.host}/pause:3.10`
 const agentTag = `${registry.host}/acme/agent:1.4`
 
@@ -139,6 +143,14 @@ t.test('matchConditions: a template that is already pinned never reaches the mut
   t.equal(calls('validate', 'team-a/pinned'), 1, 'the validating webhook (no matchConditions) was called: the count is live')
   t.equal(calls('mutate', 'team-a/pinned'), 0, 'the mutating webhook was not called')
   t.equal(calls('mutate', 'team-a/agent'), 1, 'while the tag-form template before it was')
+
+  await kubectl(['label', 'actortemplate', 'pinned', '-n', 'team-a', 'team=agents'])
+  await webhook.waitForLog((line) => line['webhook'] === 'validate' && line['object'] === 'team-a/pinned' && line['operation'] === 'UPDATE')
+  t.equal(calls('mutate', 'team-a/pinned'), 0, 'UPDATE of a label only: not called')
+  const annotated = await cluster.kubectl(['annotate', 'actortemplate', 'pinned', '-n', 'team-a', 'ate.dev/pinned-images=edited by hand'])
+  t.comment(`annotate: ${annotated.code === 0 ? annotated.stdout : annotated.stderr}`)
+  await webhook.waitForLog((line) => line['webhook'] === 'mutate' && line['object'] === 'team-a/pinned')
+  t.equal(calls('mutate', 'team-a/pinned'), 1, 'UPDATE of the pinned-images annotation: called')
 })
 
 const upgradeValues = { ...values, replicas: 3, config: { ...values.config, logLevel: 'debug' } }
@@ -162,6 +174,20 @@ t.test('helm upgrade: the new values are applied; caBundle and the certificate S
   const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('after-upgrade', 'team-a', pauseTag, [{ name: 'agent', image: agentTag }])) })
   t.equal(created.code, 0, 'a tag-form template is still pinned after the upgrade', { stderr: created.stderr })
   t.equal((await storedTemplate(cluster, 'team-a', 'after-upgrade'))?.spec.pauseImage, `${pauseTag}@${pause.digest}`)
+})
+
+t.test('helm upgrade to opt-in mode: only namespaces with the label are pinned', async (t) => {
+  const optIn = { ...upgradeValues, webhook: { namespaceSelector: { optIn: { enabled: true, label: 'example.com/pin-images', value: 'yes' } } } }
+  const upgrade = await helmOn(['upgrade', RELEASE, CHART, '--namespace', NAMESPACE], optIn)
+  t.equal(upgrade.code, 0, 'helm upgrade', { stderr: upgrade.stderr })
+  await createNamespace(cluster, 'team-b')
+  const probe = actorTemplate('probe', 'team-b', `${pauseTag}@${pause.digest}`, [{ name: 'probe', image: agentTag }])
+  // The apiserver picks the new selector up through an informer: wait until a tag is no longer pinned in team-b.
+  const refused = await pollDryRun(cluster, probe, (result) => result.code !== 0, 'opt-in selector')
+  t.match(refused.stderr, PINNED_MESSAGE, 'an unlabelled namespace: not sent to the webhook, so the CRD refuses the tag')
+  await kubectl(['label', 'namespace', 'team-b', 'example.com/pin-images=yes'])
+  const pinned = await pollDryRun(cluster, probe, (result) => result.code === 0, 'the labelled namespace')
+  t.equal(pinned.code, 0, 'once labelled, the tag is pinned')
 })
 
 /** The resource (plural) an audit event names for a kind of this chart. */
@@ -202,4 +228,23 @@ t.test('helm uninstall: the webhook configurations go first, and nothing is left
   t.not(unpinned.code, 0, 'a tag-form template is no longer admitted')
   t.match(unpinned.stderr, PINNED_MESSAGE, 'by the CRD\'s own rule')
   t.notMatch(unpinned.stderr, /failed calling webhook/, 'not by a call to a webhook that is gone')
+})
+
+t.test('the apiserver accepts the chart in its other modes (server-side dry run, after the uninstall)', async (t) => {
+  await createNamespace(cluster, 'team-c')
+  const cases: Array<[string, object]> = [
+    ['defaults (validating webhook off, the policy on)', {}],
+    ['cert-manager', { certificates: { mode: 'cert-manager' } }],
+    ['opt-in, pull Secrets in another namespace, more registry ports', {
+      webhook: { namespaceSelector: { optIn: { enabled: true } } }, networkPolicy: { egress: { registryPorts: [443, 5000, 8443] } },
+      config: { credentials: { secrets: [{ name: 'registry-credentials' }, { name: 'team-pull', namespace: 'team-c' }] } }
+    }]
+  ]
+  for (const [what, values] of cases) {
+    const objects = await renderChart({ image: TEST_IMAGE, ...values }, { name: 'dry', namespace: NAMESPACE })
+    const applied = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=helm-dry-run', '-o', 'name', '-f', '-'],
+      { input: objects.map((object) => JSON.stringify(object)).join('\n') })
+    t.equal(applied.code, 0, `${what}: accepted`, { stderr: applied.stderr })
+    t.equal(applied.stdout.trim().split('\n').length, objects.length, `${what}: all ${objects.length} objects`)
+  }
 })
