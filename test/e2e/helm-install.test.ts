@@ -144,6 +144,15 @@ t.test('matchConditions: a template that is already pinned never reaches the mut
   t.equal(calls('mutate', 'team-a/pinned'), 0, 'the mutating webhook was not called')
   t.equal(calls('mutate', 'team-a/agent'), 1, 'while the tag-form template before it was')
 
+  const noPauseImage = actorTemplate('no-pause-image', 'team-a', 'unused', [{ name: 'agent', image: `${agentTag}@${agent.digest}` }]) as
+    { spec: Record<string, unknown> }
+  delete noPauseImage.spec['pauseImage']
+  const missing = await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(noPauseImage) })
+  t.not(missing.code, 0, 'a template without pauseImage is refused')
+  t.comment(missing.stderr)
+  t.match(missing.stderr, /pauseImage/, 'naming the missing field')
+  t.notMatch(missing.stderr, /match ?condition/i, 'not with a CEL evaluation error of the matchConditions')
+
   await kubectl(['label', 'actortemplate', 'pinned', '-n', 'team-a', 'team=agents'])
   await webhook.waitForLog((line) => line['webhook'] === 'validate' && line['object'] === 'team-a/pinned' && line['operation'] === 'UPDATE')
   t.equal(calls('mutate', 'team-a/pinned'), 0, 'UPDATE of a label only: not called')
