@@ -83,3 +83,7 @@ matchExpressions:
 {{- end -}}
 {{- toJson $byNamespace -}}
 {{- end -}}
+
+{{/* The names the monitoring templates (servicemonitor, prometheusrule, grafana-dashboard; issue 14 §3) include. */}}
+{{- define "actortemplate-webhook.fullname" -}}{{ include "atw.fullname" . }}{{- end -}}
+{{- define "actortemplate-webhook.labels" -}}{{ include "atw.labels" . }}{{- end -}}
