@@ -1,0 +1,259 @@
+/**
+ * issue 14 §2 against the real apiserver: `helm install`, `helm upgrade` and `helm uninstall` of the chart, and
+ * ActorTemplates created through the webhook configurations the chart installed.
+ *
+ * The cluster has no node, so the chart's pods never run; the webhook runs as a local process the way the pod would
+ * (as in kustomize-customisation.test.ts): the config file from the installed ConfigMap, the environment of the
+ * installed Deployment, a token of the installed ServiceAccount (so the chart's RBAC is all it has). With no
+ * kube-proxy, the Service's ClusterIP must itself reach the process: the service range is on loopback, the webhook
+ * listens on the ClusterIP, and the chart's `service.port` is an unprivileged port instead of 443.
+ *
+ * Until issue 16 lets the webhook run without a validating configuration, the release enables the validating webhook.
+ * A second upgrade switches to opt-in namespaces. The apiserver's audit log records the order in which `helm uninstall`
+ * deletes. Last, the chart's other modes (its defaults, cert-manager, opt-in with pull Secrets elsewhere) go through a
+ * server-side dry run, so the apiserver's own validation (CEL of the policy and matchConditions included) accepts them.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { V1Deployment } from '@kubernetes/client-node'
+import t from 'tap'
+import { parse } from 'yaml'
+import { podEnvironment } from '../deploy/pod-config.js'
+import { installCrd, startCluster } from '../support/cluster.js'
+import { freePort } from '../support/free-port.js'
+import { CHART, helm, parseObjects, renderChart, TEST_IMAGE } from '../support/helm.js'
+import { buildOciImage, buildOciIndex } from '../support/oci-layout.js'
+import { pushImage } from '../support/push.js'
+import { startRegistry } from '../support/registry.js'
+import { buildWebhook, startWebhook } from '../support/webhook-process.js'
+import { actorTemplate, createNamespace, manifest, PINNED_MESSAGE, pollDryRun, storedTemplate, timed } from './harness.js'
+
+t.setTimeout(10 * 60 * 1000)
+
+const CERT_MANAGER_CRDS = fileURLToPath(new URL('fixtures/cert-manager-crds.yaml', import.meta.url))
+const RELEASE = 'actortemplate-webhook'
+const NAMESPACE = 'actortemplate-webhook'
+const MUTATING = 'pin.actortemplates.ate.dev'
+const VALIDATING = 'validate.actortemplates.ate.dev'
+const POLICY = 'pinned.actortemplates.ate.dev'
+
+const dir = await mkdtemp(join(tmpdir(), 'atw-e2e-helm-'))
+t.teardown(() => rm(dir, { recursive: true, force: true }))
+const auditLog = join(dir, 'audit.log')
+await writeFile(join(dir, 'audit-policy.yaml'), [
+  'apiVersion: audit.k8s.io/v1', 'kind: Policy', 'omitStages: ["RequestReceived"]',
+  'rules:', '  - level: Metadata', '    verbs: ["delete"]', '  - level: None', ''
+].join('\n'))
+const [cluster, registry] = await Promise.all([
+  startCluster({ extraApiServerArgs: ['--service-cluster-ip-range=127.0.102.0/24', `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+    `--audit-log-path=${auditLog}`] }),
+  startRegistry({ mode: 'http' }),
+  buildWebhook()
+])
+t.teardown(() => cluster.stop())
+t.teardown(() => registry.close())
+const pause = buildOciImage()
+const agent = buildOciIndex()
+await Promise.all([installCrd(cluster), installCrd(cluster, CERT_MANAGER_CRDS), pushImage(registry, pause, 'pause', '3.10'), pushImage(registry, agent, 'acme/agent', '1.4')])
+const pauseTag = `${registry.host}/pause:3.10`
+const agentTag = `${registry.host}/acme/agent:1.4`
+
+async function kubectl (args: string[], input?: string): Promise<string> {
+  const result = await cluster.kubectl(args, input === undefined ? {} : { input })
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(result.code)}): ${result.stderr}`)
+  return result.stdout
+}
+const helmOn = (args: string[], values?: object) => helm([...args, '--kubeconfig', cluster.kubeconfig], values === undefined ? {} : { values })
+
+// --- helm install: the admin's values, plus the service port this node-less cluster needs
+const port = await freePort()
+const values = {
+  image: TEST_IMAGE,
+  service: { port },
+  validation: { webhook: { enabled: true } },
+  config: { server: { shutdownDelaySeconds: 0 }, registries: [{ host: registry.host, insecure: true }], credentials: { secrets: [{ name: 'registry-credentials' }] } }
+}
+const install = await timed(() => helmOn(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace'], values))
+if (install.value.code !== 0) throw new Error(`helm install failed: ${install.value.stderr}`)
+
+// --- stand in for the pod (all set-up before the tests: tap ends when they have run)
+const clusterIp = (await kubectl(['get', 'service', RELEASE, '-n', NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}'])).trim()
+const installedConfig = parse(JSON.parse(await kubectl(['get', 'configmap', `${RELEASE}-config`, '-n', NAMESPACE, '-o', 'json'])).data['config.yaml'] as string) as
+  { server: Record<string, unknown>, [key: string]: unknown }
+const config = { ...installedConfig, server: { ...installedConfig.server, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key') } }
+const deployment = JSON.parse(await kubectl(['get', 'deployment', RELEASE, '-n', NAMESPACE, '-o', 'json'])) as V1Deployment
+const environment = Object.fromEntries(Object.entries(podEnvironment(deployment)).filter(([name]) => name !== 'ATW_CONFIG'))
+const token = (await kubectl(['create', 'token', RELEASE, '-n', NAMESPACE, '--duration=1h'])).trim()
+const kubeconfig = join(dir, 'webhook.kubeconfig')
+await writeFile(kubeconfig, JSON.stringify({
+  apiVersion: 'v1',
+  kind: 'Config',
+  clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } }],
+  users: [{ name: RELEASE, user: { token } }],
+  contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: RELEASE, namespace: NAMESPACE } }],
+  'current-context': 'e2e'
+}), { mode: 0o600 })
+const webhook = await startWebhook({ host: clusterIp, port, config, env: { ...environment, KUBECONFIG: kubeconfig }, t })
+await createNamespace(cluster, 'team-a')
+// The mutating webhook pins a dry-run probe; the validating one is then called for it too. (harness's waitForWebhooks
+// probes the validating webhook with a container named pause, which the chart's policy denies before any webhook.)
+const firstPin = await timed(async () => {
+  await pollDryRun(cluster, actorTemplate('probe', 'team-a', `${pauseTag}@${pause.digest}`, [{ name: 'probe', image: agentTag }]),
+    (result) => result.code === 0, MUTATING)
+  await webhook.waitForLog((line) => line['webhook'] === 'validate')
+})
+
+const caBundles = async (): Promise<string[]> => await Promise.all([['mutatingwebhookconfiguration', MUTATING], ['validatingwebhookconfiguration', VALIDATING]]
+  .map(async ([kind, name]) => (await kubectl(['get', kind ?? '', name ?? '', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).trim()))
+const certificateSecret = async (): Promise<Record<string, string> | undefined> =>
+  (JSON.parse(await kubectl(['get', 'secret', `${RELEASE}-certs`, '-n', NAMESPACE, '-o', 'json'])) as { data?: Record<string, string> }).data
+
+t.test('helm install: the release is deployed and every object of its manifest is stored', async (t) => {
+  t.comment(`helm install took ${install.ms} ms; the webhook pinned its first template ${firstPin.ms} ms after starting`)
+  t.match(install.value.stdout, /STATUS: deployed/)
+  t.match(install.value.stdout, /REVISION: 1/)
+  const manifest = await helmOn(['get', 'manifest', RELEASE, '--namespace', NAMESPACE])
+  const objects = parseObjects(manifest.stdout)
+  const stored = await kubectl(['get', '-f', '-', '-o', 'name'], manifest.stdout)
+  t.equal(stored.trim().split('\n').length, objects.length, `all ${objects.length} objects of the release exist`)
+  t.ok(objects.some((object) => object.kind === 'ValidatingAdmissionPolicy' && object.metadata.name === POLICY), 'the policy is part of it')
+  const matchConditions = await kubectl(['get', 'mutatingwebhookconfiguration', MUTATING, '-o', 'jsonpath={.webhooks[0].matchConditions[*].name}'])
+  t.equal(matchConditions, 'needs-the-webhook', 'the apiserver accepted the matchConditions (it compiles the CEL on write)')
+})
+
+t.test('through the installed configurations: the webhook fills its Secret, patches caBundle and pins a template', async (t) => {
+  t.ok((await certificateSecret())?.['tls.crt'], 'the certificate Secret the chart shipped empty now holds a certificate')
+  t.ok((await caBundles()).every((bundle) => bundle.length > 0), 'caBundle in both configurations')
+  const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('agent', 'team-a', pauseTag, [{ name: 'agent', image: agentTag }])) })
+  t.equal(created.code, 0, 'kubectl create of a tag-form template', { stderr: created.stderr })
+  const stored = await storedTemplate(cluster, 'team-a', 'agent')
+  t.equal(stored?.spec.pauseImage, `${pauseTag}@${pause.digest}`, 'pauseImage pinned')
+  t.equal(stored?.spec.containers?.[0]?.image, `${agentTag}@${agent.digest}`, 'the container image pinned')
+})
+
+t.test('matchConditions: a template that is already pinned never reaches the mutating webhook', async (t) => {
+  const calls = (webhookName: string, object: string): number =>
+    webhook.admissions().filter((line) => line['webhook'] === webhookName && line['object'] === object).length
+  const pinned = actorTemplate('pinned', 'team-a', `${pauseTag}@${pause.digest}`, [{ name: 'agent', image: `${agentTag}@${agent.digest}` }])
+  const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(pinned) })
+  t.equal(created.code, 0, 'created', { stderr: created.stderr })
+  await webhook.waitForLog((line) => line['webhook'] === 'validate' && line['object'] === 'team-a/pinned')
+  t.equal(calls('validate', 'team-a/pinned'), 1, 'the validating webhook (no matchConditions) was called: the count is live')
+  t.equal(calls('mutate', 'team-a/pinned'), 0, 'the mutating webhook was not called')
+  t.equal(calls('mutate', 'team-a/agent'), 1, 'while the tag-form template before it was')
+
+  const noPauseImage = actorTemplate('no-pause-image', 'team-a', 'unused', [{ name: 'agent', image: `${agentTag}@${agent.digest}` }]) as
+    { spec: Record<string, unknown> }
+  delete noPauseImage.spec['pauseImage']
+  const missing = await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(noPauseImage) })
+  t.not(missing.code, 0, 'a template without pauseImage is refused')
+  t.comment(missing.stderr)
+  t.match(missing.stderr, /pauseImage/, 'naming the missing field')
+  t.notMatch(missing.stderr, /match ?condition/i, 'not with a CEL evaluation error of the matchConditions')
+
+  await kubectl(['label', 'actortemplate', 'pinned', '-n', 'team-a', 'team=agents'])
+  await webhook.waitForLog((line) => line['webhook'] === 'validate' && line['object'] === 'team-a/pinned' && line['operation'] === 'UPDATE')
+  t.equal(calls('mutate', 'team-a/pinned'), 0, 'UPDATE of a label only: not called')
+  const annotated = await cluster.kubectl(['annotate', 'actortemplate', 'pinned', '-n', 'team-a', 'ate.dev/pinned-images=edited by hand'])
+  t.comment(`annotate: ${annotated.code === 0 ? annotated.stdout : annotated.stderr}`)
+  await webhook.waitForLog((line) => line['webhook'] === 'mutate' && line['object'] === 'team-a/pinned')
+  t.equal(calls('mutate', 'team-a/pinned'), 1, 'UPDATE of the pinned-images annotation: called')
+})
+
+const upgradeValues = { ...values, replicas: 3, config: { ...values.config, logLevel: 'debug' } }
+
+t.test('helm upgrade: the new values are applied; caBundle and the certificate Secret the webhook wrote are kept', async (t) => {
+  const bundlesBefore = await caBundles()
+  const secretBefore = await certificateSecret()
+  const checksum = async (): Promise<string | undefined> => (JSON.parse(await kubectl(['get', 'deployment', RELEASE, '-n', NAMESPACE, '-o', 'json'])) as V1Deployment)
+    .spec?.template.metadata?.annotations?.['checksum/config']
+  const checksumBefore = await checksum()
+  const upgrade = await timed(() => helmOn(['upgrade', RELEASE, CHART, '--namespace', NAMESPACE], upgradeValues))
+  t.equal(upgrade.value.code, 0, 'helm upgrade', { stderr: upgrade.value.stderr })
+  t.comment(`helm upgrade took ${upgrade.ms} ms`)
+  t.match(upgrade.value.stdout, /REVISION: 2/)
+  t.equal((await kubectl(['get', 'deployment', RELEASE, '-n', NAMESPACE, '-o', 'jsonpath={.spec.replicas}'])).trim(), '3', 'replicas from the new values')
+  t.not(await checksum(), checksumBefore, 'the config checksum changed, so the pods roll')
+  t.match(parse((JSON.parse(await kubectl(['get', 'configmap', `${RELEASE}-config`, '-n', NAMESPACE, '-o', 'json'])) as { data: Record<string, string> }).data['config.yaml'] ?? ''),
+    { logLevel: 'debug' })
+  t.strictSame(await caBundles(), bundlesBefore, 'caBundle kept in both configurations (Helm never set it)')
+  t.strictSame(await certificateSecret(), secretBefore, 'the certificate Secret\'s data kept')
+  const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('after-upgrade', 'team-a', pauseTag, [{ name: 'agent', image: agentTag }])) })
+  t.equal(created.code, 0, 'a tag-form template is still pinned after the upgrade', { stderr: created.stderr })
+  t.equal((await storedTemplate(cluster, 'team-a', 'after-upgrade'))?.spec.pauseImage, `${pauseTag}@${pause.digest}`)
+})
+
+t.test('helm upgrade to opt-in mode: only namespaces with the label are pinned', async (t) => {
+  const optIn = { ...upgradeValues, webhook: { namespaceSelector: { optIn: { enabled: true, label: 'example.com/pin-images', value: 'yes' } } } }
+  const upgrade = await helmOn(['upgrade', RELEASE, CHART, '--namespace', NAMESPACE], optIn)
+  t.equal(upgrade.code, 0, 'helm upgrade', { stderr: upgrade.stderr })
+  await createNamespace(cluster, 'team-b')
+  const probe = actorTemplate('probe', 'team-b', `${pauseTag}@${pause.digest}`, [{ name: 'probe', image: agentTag }])
+  // The apiserver picks the new selector up through an informer: wait until a tag is no longer pinned in team-b.
+  const refused = await pollDryRun(cluster, probe, (result) => result.code !== 0, 'opt-in selector')
+  t.match(refused.stderr, PINNED_MESSAGE, 'an unlabelled namespace: not sent to the webhook, so the CRD refuses the tag')
+  await kubectl(['label', 'namespace', 'team-b', 'example.com/pin-images=yes'])
+  const pinned = await pollDryRun(cluster, probe, (result) => result.code === 0, 'the labelled namespace')
+  t.equal(pinned.code, 0, 'once labelled, the tag is pinned')
+})
+
+/** The resource (plural) an audit event names for a kind of this chart. */
+const resourceOf = (kind: string): string => kind.toLowerCase().replace(/y$/, 'ie') + 's'
+
+interface AuditEvent { verb: string, objectRef?: { resource?: string, name?: string, namespace?: string }, requestReceivedTimestamp: string, stageTimestamp: string }
+
+t.test('helm uninstall: the webhook configurations go first, and nothing is left pointing at the deleted Service', async (t) => {
+  const releaseObjects = parseObjects((await helmOn(['get', 'manifest', RELEASE, '--namespace', NAMESPACE])).stdout)
+  const uninstall = await timed(() => helmOn(['uninstall', RELEASE, '--namespace', NAMESPACE]))
+  t.equal(uninstall.value.code, 0, 'helm uninstall', { stderr: uninstall.value.stderr })
+  t.comment(`helm uninstall took ${uninstall.ms} ms`)
+  // The audit log is written as requests complete; the last deletes may take a moment to reach the file.
+  let deletes: AuditEvent[] = []
+  for (let attempt = 0; attempt < 40; attempt++) {
+    deletes = (await readFile(auditLog, 'utf8')).split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as AuditEvent)
+      .filter((event) => event.verb === 'delete')
+    if (deletes.some((event) => event.objectRef?.resource === 'validatingadmissionpolicybindings')) break
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  const order = deletes.map((event) => `${event.objectRef?.resource ?? ''}/${event.objectRef?.name ?? ''}`)
+  t.comment(`deletes in the order the apiserver completed them:\n  ${order.join('\n  ')}`)
+  const finished = (resource: string): number[] => deletes.filter((event) => event.objectRef?.resource === resource).map((event) => Date.parse(event.stageTimestamp))
+  const configurationsGone = Math.max(...finished('mutatingwebhookconfigurations'), ...finished('validatingwebhookconfigurations'))
+  t.equal(finished('mutatingwebhookconfigurations').length + finished('validatingwebhookconfigurations').length, 2, 'both configurations deleted')
+  const others = releaseObjects.filter((object) => !object.kind.endsWith('WebhookConfiguration'))
+  for (const object of others) {
+    const deleted = deletes.filter((event) => event.objectRef?.resource === resourceOf(object.kind) && event.objectRef.name === object.metadata.name)
+    t.equal(deleted.length, 1, `${object.kind}/${object.metadata.name} deleted`)
+    t.ok(deleted.every((event) => Date.parse(event.requestReceivedTimestamp) >= configurationsGone),
+      `${object.kind}/${object.metadata.name}: its delete came after both webhook configurations were gone`)
+  }
+  const left = await kubectl(['get', 'mutatingwebhookconfigurations,validatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings', '-o', 'name'])
+  t.equal(left.trim(), '', 'no webhook configuration or policy of the release is left')
+  const list = await helmOn(['list', '--all-namespaces', '-q'])
+  t.equal(list.stdout.trim(), '', 'no release left')
+  const unpinned = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('after-uninstall', 'team-a', pauseTag, [{ name: 'agent', image: agentTag }])) })
+  t.not(unpinned.code, 0, 'a tag-form template is no longer admitted')
+  t.match(unpinned.stderr, PINNED_MESSAGE, 'by the CRD\'s own rule')
+  t.notMatch(unpinned.stderr, /failed calling webhook/, 'not by a call to a webhook that is gone')
+})
+
+t.test('the apiserver accepts the chart in its other modes (server-side dry run, after the uninstall)', async (t) => {
+  await createNamespace(cluster, 'team-c')
+  const cases: Array<[string, object]> = [
+    ['defaults (validating webhook off, the policy on)', {}],
+    ['cert-manager', { certificates: { mode: 'cert-manager' } }],
+    ['opt-in, pull Secrets in another namespace, more registry ports', {
+      webhook: { namespaceSelector: { optIn: { enabled: true } } }, networkPolicy: { egress: { registryPorts: [443, 5000, 8443] } },
+      config: { credentials: { secrets: [{ name: 'registry-credentials' }, { name: 'team-pull', namespace: 'team-c' }] } }
+    }]
+  ]
+  for (const [what, values] of cases) {
+    const objects = await renderChart({ image: TEST_IMAGE, ...values }, { name: 'dry', namespace: NAMESPACE })
+    const applied = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=helm-dry-run', '-o', 'name', '-f', '-'],
+      { input: objects.map((object) => JSON.stringify(object)).join('\n') })
+    t.equal(applied.code, 0, `${what}: accepted`, { stderr: applied.stderr })
+    t.equal(applied.stdout.trim().split('\n').length, objects.length, `${what}: all ${objects.length} objects`)
+  }
+})
