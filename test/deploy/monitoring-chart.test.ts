@@ -1,7 +1,3 @@
-// PROPOSED for after the merge with issue-14-helm (it needs test/support/helm.ts and scripts/build-helm.sh from that
-// branch): rename to monitoring-chart.test.ts. Passed 13/13 against both branches combined, with the include names
-// actortemplate-webhook.fullname/.labels in templates/{servicemonitor,prometheusrule,grafana-dashboard}.yaml
-// renamed to that branch's atw.fullname/atw.labels.
 /**
  * Issue 14 §3 in the Helm chart: metrics.serviceMonitor / prometheusRule / dashboard render the same objects as
  * manifests/components/monitoring, from the same files (files/prometheus-rules.yaml, files/grafana-dashboard.json).
