@@ -8,13 +8,15 @@
  *     a container named pause and a malformed pinned reference are denied by the policy;
  *   - registry stopped: with resolver.staleIfErrorSeconds a tag this webhook resolved a minute before is pinned with
  *     the stale-use warning; without it, denied as before; pinned templates need neither;
- *   - both stopped: pinned templates are still created, unpinned ones denied.
+ *   - both stopped: pinned templates are still created, unpinned ones denied;
+ *   - malformed objects (no spec, wrong types) never make the match condition error: they reach the webhook.
  * Three webhook processes share one certificate, so pointing the configuration at another is changing its URL.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { createActorTemplate } from '../support/apiserver-create.js'
 import { metricValue } from '../support/battery-webhook.js'
 import { installCrd, startCluster, type KubectlResult } from '../support/cluster.js'
 import { buildOciImage, buildOciIndex } from '../support/oci-layout.js'
@@ -141,6 +143,30 @@ t.test('both up: 20 pinned templates make 0 webhook calls, an unpinned one makes
   t.equal(await calls(withStale) - before, 3, 'and so is an UPDATE that sets it')
   t.notMatch((await storedTemplate(cluster, NAMESPACE, second))?.metadata.annotations?.[ANNOTATION] ?? '', 'forged')
   t.comment(`20 pinned creates through kubectl: ${pinnedMs} ms in all`)
+})
+
+t.test('malformed objects: the match condition never errors; the webhook is called, then the CRD schema denies', async (t) => {
+  // A condition that errors would deny with failurePolicy Fail before any call; these must reach the webhook instead.
+  const spec = { pauseImage: pausePinned, snapshotsConfig: { location: 'gs://bucket/prefix/' } }
+  const cases: Array<[string, unknown]> = [
+    ['no spec', undefined],
+    ['spec is a string', 'x'],
+    ['no pauseImage', { snapshotsConfig: spec.snapshotsConfig }],
+    ['pauseImage is a number', { ...spec, pauseImage: 42 }],
+    ['containers is a string', { ...spec, containers: 'x' }],
+    ['a container is a string', { ...spec, containers: ['x'] }],
+    ['a container without image', { ...spec, containers: [{ name: 'a' }] }],
+    ['an image is a number', { ...spec, containers: [{ name: 'a', image: 7 }] }]
+  ]
+  for (const [what, body] of cases) {
+    const before = await calls(withStale)
+    const object = { apiVersion: 'ate.dev/v1alpha1', kind: 'ActorTemplate', metadata: { name: `malformed-${++names}`, namespace: NAMESPACE }, ...(body === undefined ? {} : { spec: body }) }
+    const answer = await createActorTemplate(cluster, NAMESPACE, object, { dryRun: true })
+    t.equal(await calls(withStale) - before, 1, `${what}: the webhook is called`)
+    t.not(answer.status, 201, `${what}: not admitted (${answer.status})`)
+    t.notMatch(answer.message, /match ?condition/i, `${what}: no condition error`)
+    t.comment(`${what}: ${answer.status} ${answer.message.slice(0, 240)}`)
+  }
 })
 
 t.test('webhook process stopped: pinned created, unpinned denied naming the webhook, pause and malformed denied by the policy', async (t) => {
