@@ -135,7 +135,8 @@ export const configSchema = {
         serviceName: { type: 'string', pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', default: 'actortemplate-webhook' },
         secretName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$', default: 'actortemplate-webhook-certs' },
         mutatingWebhookConfiguration: { type: 'string', minLength: 1, default: 'pin.actortemplates.ate.dev' },
-        validatingWebhookConfiguration: { type: 'string', minLength: 1, default: 'validate.actortemplates.ate.dev' },
+        // '' = the install has no ValidatingWebhookConfiguration (manifests/ default: the policy validates, issue 16 §2).
+        validatingWebhookConfiguration: { type: 'string', default: 'validate.actortemplates.ate.dev' },
         caValidityDays: { type: 'number', minimum: 1, maximum: 36500, default: 1825 },
         caRenewBeforeDays: { type: 'number', exclusiveMinimum: 0, default: 365 },
         leafValidityDays: { type: 'number', minimum: 1, maximum: 3650, default: 90 },

@@ -68,6 +68,7 @@ export interface CertificatesConfig {
   serviceName: string
   secretName: string
   mutatingWebhookConfiguration: string
+  /** '' when the install has none (the manifests' default: the ValidatingAdmissionPolicy validates); caBundle goes only where there is a name */
   validatingWebhookConfiguration: string
   caValidityDays: number
   /** a new CA is made this long before the current one expires; must exceed leafRenewBeforeDays */

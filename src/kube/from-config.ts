@@ -3,6 +3,7 @@ import type { RotationPolicy, ServingNames } from '../certs/rotation.js'
 import type { Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import type { KubeApi } from './api.js'
+import type { WebhookConfigurationRef } from './ca-bundle.js'
 import type { CertificateManager, ManagerLog, ReadinessGate } from './certificate-manager.js'
 import { PullSecretCredentials } from './pull-secrets.js'
 import { servingFileWriter } from './serving-files.js'
@@ -41,6 +42,18 @@ export function rotationPolicy (config: Pick<Config, 'certificates'>): RotationP
   return { caValidityDays, caRenewBeforeDays, leafValidityDays, leafRenewBeforeDays, caBundleSettleSeconds }
 }
 
+/**
+ * The configurations that must carry caBundle. An empty validating name means the install has no validating webhook
+ * (the manifests' default), so there is nothing to patch and nothing for readiness to wait for; RBAC grants nothing on it.
+ */
+export function webhookConfigurationRefs (config: Pick<Config, 'certificates'>): WebhookConfigurationRef[] {
+  const { mutatingWebhookConfiguration, validatingWebhookConfiguration } = config.certificates
+  return [
+    { kind: 'mutating', name: mutatingWebhookConfiguration },
+    ...(validatingWebhookConfiguration === '' ? [] : [{ kind: 'validating' as const, name: validatingWebhookConfiguration }])
+  ]
+}
+
 export async function certificateManagerFromConfig (config: Pick<Config, 'certificates' | 'server'>, api: KubeApi,
   deps: { readiness?: ReadinessGate, log?: ManagerLog, namespaceFile?: string } = {}): Promise<CertificateManager> {
   const certificates = config.certificates
@@ -52,10 +65,7 @@ export async function certificateManagerFromConfig (config: Pick<Config, 'certif
     namespace,
     secretName: certificates.secretName,
     names: servingNames(certificates.serviceName, namespace),
-    webhookConfigurations: [
-      { kind: 'mutating', name: certificates.mutatingWebhookConfiguration },
-      { kind: 'validating', name: certificates.validatingWebhookConfiguration }
-    ],
+    webhookConfigurations: webhookConfigurationRefs(config),
     policy: rotationPolicy(config),
     checkIntervalMs: certificates.checkIntervalSeconds * 1000,
     writeServingFiles: servingFileWriter(config.server.tlsCert, config.server.tlsKey),

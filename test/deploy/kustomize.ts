@@ -4,7 +4,7 @@ import { promisify } from 'node:util'
 import { parseAllDocuments } from 'yaml'
 
 export const MANIFESTS = fileURLToPath(new URL('../../manifests/', import.meta.url))
-export const OVERLAYS = ['cert-manager', 'vap', 'dev'] as const
+export const OVERLAYS = ['cert-manager', 'validating-webhook', 'dev'] as const
 
 export interface K8sObject {
   apiVersion: string

@@ -1,7 +1,9 @@
 /**
  * Issue 12 §3: the image built from the Dockerfile, deployed as an admin does (`kubectl apply -k` of an overlay that
  * only sets the image digest and marks the in-cluster registry insecure) onto a real node, used through its Service,
- * then disrupted under a steady stream of `kubectl create`. The vap overlay is deployed and tried the same way.
+ * then disrupted under a steady stream of `kubectl create`. The validating-webhook overlay is deployed and tried the same
+ * way. The default install validates with its ValidatingAdmissionPolicy and sends only unpinned templates to the
+ * webhook (issue 16), so an already-pinned template is admitted while no webhook pod runs.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -48,7 +50,7 @@ const scaleTo = async (replicas: number): Promise<void> => {
 }
 const bothReady = async (): Promise<boolean> => (await readyPods(cluster)).length === 2 && (await allPods(cluster)).length === 2
 
-t.test('kubectl apply -k, rollout status: both replicas Ready, caBundle published, tags pinned, "pause" denied', async (t) => {
+t.test('kubectl apply -k, rollout status: both replicas Ready, caBundle published, tags pinned, "pause" denied by the policy', async (t) => {
   const started = performance.now()
   await applyOverlay(cluster, overlay.dir)
   const rollout = await rolloutStatus(cluster)
@@ -58,7 +60,7 @@ t.test('kubectl apply -k, rollout status: both replicas Ready, caBundle publishe
   const bundles = await caBundles(cluster)
   t.not(bundles.mutating, '', 'pin.actortemplates.ate.dev carries a caBundle')
   t.equal(bundles.mutating, bundles.secret, 'the CA of the certificate Secret')
-  t.equal(bundles.validating, bundles.secret, 'validate.actortemplates.ate.dev carries the same CA')
+  t.equal(bundles.validating, undefined, 'no validating webhook configuration in the default install, and the pods are Ready without one')
 
   const inForce = performance.now()
   await waitForWebhooks(cluster, 'agents', images.tagged, images.pinned)
@@ -69,7 +71,7 @@ t.test('kubectl apply -k, rollout status: both replicas Ready, caBundle publishe
   t.equal(stored?.spec.containers?.[0]?.image, images.pinned, 'stored pinned to the pushed digest')
   const pause = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('named-pause', 'agents', images.pause, [{ name: 'pause', image: images.tagged }])) })
   t.not(pause.code, 0, 'a container named pause is denied')
-  t.match(pause.stderr, /admission webhook "validate\.actortemplates\.ate\.dev" denied the request.*pause/s)
+  t.match(pause.stderr, /ValidatingAdmissionPolicy 'pinned\.actortemplates\.ate\.dev'.*spec\.containers\[0\]\.name: "pause" is reserved/s)
 })
 
 const results: ScenarioResult[] = []
@@ -150,10 +152,10 @@ t.test('scale to 0: creates fail closed with "failed calling webhook"', async (t
   t.ok(afterGone.length >= 20, `${afterGone.length} creates sent with no pod left`)
   t.ok(afterGone.every((a) => !a.ok && a.detail.includes('failed calling webhook')), 'every one denied with "failed calling webhook"')
   const pinned = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('already-pinned', 'agents', images.pause, [{ name: 'agent', image: images.pinned }])) })
-  // Issue 16 (open) decides whether already-pinned templates should pass while the webhook is down; today both
-  // configurations match every ActorTemplate with failurePolicy Fail, so they are denied too.
-  t.comment(`an already-pinned template with no webhook pod: ${pinned.code === 0 ? 'admitted' : `denied: ${pinned.stderr.trim().slice(0, 200)}`}`)
-  t.match(pinned.stderr, /failed calling webhook/, 'already-pinned templates fail closed too (no matchConditions in the shipped configurations)')
+  // Issue 16 §1: the mutating configuration's matchConditions leave pinned templates to the policy alone.
+  t.equal(pinned.code, 0, 'an already-pinned template is admitted with no webhook pod', { stderr: pinned.stderr })
+  const reserved = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('pause-no-pod', 'agents', images.pause, [{ name: 'pause', image: images.pinned }])) })
+  t.match(reserved.stderr, /ValidatingAdmissionPolicy.*"pause" is reserved/s, 'and a container named pause is still denied, by the policy')
 })
 
 t.test('scale back to 2: admissions resume with no manual step', async (t) => {
@@ -177,17 +179,22 @@ t.test('scale back to 2: admissions resume with no manual step', async (t) => {
   t.comment(`scale-to-2: ${result.admissions.filter((a) => !a.ok && a.startedAt <= readyAt).length} failed before Ready (expected: fail closed), ${afterReady.filter((a) => !a.ok).length} after`)
 })
 
-t.test('the vap overlay, deployed the same way: webhooks and the policy together, then the policy alone', async (t) => {
-  // Same configuration as now deployed (after the config-change scenario), so only the policy is new.
-  const vap = await writeTestOverlay({ over: 'overlays/vap', image: webhookImage, insecureRegistry: cluster.registryHost, config: { logLevel: 'debug' } })
-  t.teardown(vap.remove)
-  await applyOverlay(cluster, vap.dir)
+t.test('the validating-webhook overlay, deployed the same way: both webhooks and the policy together, then the policy alone', async (t) => {
+  // Same configuration as now deployed (after the config-change scenario): the configuration, its RBAC and the name in
+  // the pods' environment are what is new, so the pods roll and must publish caBundle to /validate's configuration too.
+  const withValidating = await writeTestOverlay({ over: 'overlays/validating-webhook', image: webhookImage, insecureRegistry: cluster.registryHost, config: { logLevel: 'debug' } })
+  t.teardown(withValidating.remove)
+  await applyOverlay(cluster, withValidating.dir)
   const rollout = await rolloutStatus(cluster)
-  t.comment(`vap overlay: rollout status ${rollout} ms`)
+  await until('only the new replicas left', bothReady)
+  t.comment(`validating-webhook overlay: rollout status ${rollout} ms`)
+  const bundles = await caBundles(cluster)
+  t.equal(bundles.validating, bundles.secret, 'validate.actortemplates.ate.dev carries the CA of the certificate Secret')
   const policy = await cluster.kubectl(['get', 'validatingadmissionpolicy,validatingadmissionpolicybinding', '-o', 'name'])
   t.match(policy.stdout, /validatingadmissionpolicy\.admissionregistration\.k8s\.io\/pinned\.actortemplates\.ate\.dev/)
-  const outcome = await createPinned(cluster, images, 'agents', 'tagged-with-vap')
-  t.ok(outcome.ok, `a tag is pinned by the webhook and then passes the policy: ${outcome.detail}`)
+  await waitForWebhooks(cluster, 'agents', images.tagged, images.pinned)
+  const outcome = await createPinned(cluster, images, 'agents', 'tagged-with-validate')
+  t.ok(outcome.ok, `a tag is pinned by the webhook and then passes the policy and /validate: ${outcome.detail}`)
 
   // With the webhook configurations removed, the policy alone must still hold both rules (manifests/README.md).
   const removed = await cluster.kubectl(['delete', 'mutatingwebhookconfiguration/pin.actortemplates.ate.dev', 'validatingwebhookconfiguration/validate.actortemplates.ate.dev'])

@@ -104,12 +104,15 @@ export async function pollDryRun (cluster: Cluster, probe: ActorTemplate, done: 
 }
 
 /**
- * Both shipped webhooks answer: a tag is pinned (the mutating one; otherwise the CRD's contains('@') denies it), and a
- * container named pause is denied by name (the validating one).
+ * Both shipped webhooks answer: a tag is pinned (the mutating one; otherwise the CRD's contains('@') denies it; the
+ * validating one, which has no matchConditions, was called too or the create would fail), and a container named pause
+ * is denied by name: by the validating webhook, or by the ValidatingAdmissionPolicy, which the apiserver runs before
+ * validating webhooks when it is installed (overlays/validating-webhook ships both, issue 16 §2).
  */
 export async function waitForWebhooks (cluster: Cluster, namespace: string, taggedImage: string, pinnedImage: string): Promise<void> {
   await pollDryRun(cluster, actorTemplate('probe-mutating', namespace, pinnedImage, [{ name: 'probe', image: taggedImage }]),
     (result) => result.code === 0, 'pin.actortemplates.ate.dev')
   await pollDryRun(cluster, actorTemplate('probe-validating', namespace, pinnedImage, [{ name: 'pause', image: pinnedImage }]),
-    (result) => result.stderr.includes('admission webhook "validate.actortemplates.ate.dev" denied the request'), 'validate.actortemplates.ate.dev')
+    (result) => result.stderr.includes('admission webhook "validate.actortemplates.ate.dev" denied the request') ||
+      result.stderr.includes("ValidatingAdmissionPolicy 'pinned.actortemplates.ate.dev'"), 'validate.actortemplates.ate.dev')
 }

@@ -1,9 +1,10 @@
 /**
  * issue 14 §1 against the real apiserver: an admin's overlay (namespace platform-webhooks, namePrefix acme-) over
- * manifests/ is server-side applied as rendered (the vap and cert-manager overlays, customised, as a server-side dry run). The webhook process then runs
+ * manifests/ is server-side applied as rendered (the validating-webhook and cert-manager overlays, customised, as a server-side dry run). The webhook process then runs
  * as the pod would: the rendered config.yaml and the Deployment's environment (ATW_POD_NAMESPACE resolved as the
  * downward API does), a token of the renamed ServiceAccount, so the rendered RBAC is all it has. It fills the renamed
- * Secret, patches caBundle into the renamed configurations, and the apiserver reaches it through the rendered
+ * Secret, patches caBundle into the renamed MutatingWebhookConfiguration (the default install has no validating one:
+ * the renamed ValidatingAdmissionPolicy validates, issue 16 §2), and the apiserver reaches it through the rendered
  * clientConfig.service, whose TLS name <service>.<namespace>.svc the certificate must carry.
  *
  * As in self-managed-certificates.test.ts, with no kube-proxy the Service's ClusterIP must itself reach the process:
@@ -28,7 +29,7 @@ import { pushImage } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
 import { applyObjects, withServicePort, type WebhookConfiguration } from '../support/webhook-configs.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
-import { actorTemplate, createNamespace, manifest, storedTemplate, waitForWebhooks } from './harness.js'
+import { actorTemplate, createNamespace, manifest, pollDryRun, storedTemplate } from './harness.js'
 
 t.setTimeout(10 * 60 * 1000)
 
@@ -104,14 +105,19 @@ t.test('server-side apply: every rendered object stored where the overlay put it
   t.same(stored.items.map((object) => object.metadata.name).filter((name) => !name.startsWith(PREFIX)), [], 'every namespaced object is prefixed')
   const bindings = JSON.parse(await kubectl(['get', `rolebinding/${PREFIX}actortemplate-webhook`, '-n', NAMESPACE, '-o', 'json'])) as { subjects: unknown[] }
   t.same(bindings.subjects, [{ kind: 'ServiceAccount', name: `${PREFIX}actortemplate-webhook`, namespace: NAMESPACE }])
-  for (const kind of ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']) {
-    const name = kind.startsWith('mutating') ? `${PREFIX}pin.actortemplates.ate.dev` : `${PREFIX}validate.actortemplates.ate.dev`
-    const configuration = JSON.parse(await kubectl(['get', kind, name, '-o', 'json'])) as WebhookConfiguration
+  for (const [kind, name] of [['mutatingwebhookconfiguration', `${PREFIX}pin.actortemplates.ate.dev`]]) {
+    const configuration = JSON.parse(await kubectl(['get', kind ?? '', name ?? '', '-o', 'json'])) as WebhookConfiguration
     const service = configuration.webhooks[0]?.clientConfig.service
     t.match(service, { name: SERVICE, namespace: NAMESPACE }, `${name}: clientConfig.service`)
     const resolved = await cluster.kubectl(['get', 'service', service?.name ?? '', '-n', service?.namespace ?? ''])
     t.equal(resolved.code, 0, `${name}: the Service it names exists`, { stderr: resolved.stderr })
   }
+  t.equal((await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'name'])).trim(), '', 'no validating webhook in the default install')
+  const binding = JSON.parse(await kubectl(['get', 'validatingadmissionpolicybinding', `${PREFIX}pinned.actortemplates.ate.dev`, '-o', 'json'])) as
+    { metadata: { namespace?: string }, spec: { policyName: string } }
+  t.equal(binding.spec.policyName, `${PREFIX}pinned.actortemplates.ate.dev`, 'the binding names the renamed policy')
+  t.equal(binding.metadata.namespace, undefined, 'stored cluster-scoped')
+  t.equal((await cluster.kubectl(['get', 'validatingadmissionpolicy', `${PREFIX}pinned.actortemplates.ate.dev`])).code, 0, 'which exists')
 })
 
 t.test('RBAC names the renamed ServiceAccount in the new namespace, and only the renamed objects', async (t) => {
@@ -123,7 +129,9 @@ t.test('RBAC names the renamed ServiceAccount in the new namespace, and only the
     [SERVICE_ACCOUNT, 'update', `secrets/${SECRET}`, NAMESPACE, 'yes'],
     [SERVICE_ACCOUNT, 'get', 'secrets/registry-credentials', NAMESPACE, 'yes'],
     [SERVICE_ACCOUNT, 'patch', `mutatingwebhookconfigurations/${PREFIX}pin.actortemplates.ate.dev`, undefined, 'yes'],
-    [SERVICE_ACCOUNT, 'patch', `validatingwebhookconfigurations/${PREFIX}validate.actortemplates.ate.dev`, undefined, 'yes'],
+    // Least privilege (issue 16 §2): the default install has no validating configuration, so nothing is granted on one.
+    [SERVICE_ACCOUNT, 'patch', `validatingwebhookconfigurations/${PREFIX}validate.actortemplates.ate.dev`, undefined, 'no'],
+    [SERVICE_ACCOUNT, 'get', `validatingwebhookconfigurations/${PREFIX}validate.actortemplates.ate.dev`, undefined, 'no'],
     [SERVICE_ACCOUNT, 'get', 'secrets/other', NAMESPACE, 'no'],
     [SERVICE_ACCOUNT, 'patch', 'mutatingwebhookconfigurations/pin.actortemplates.ate.dev', undefined, 'no'],
     ['system:serviceaccount:actortemplate-webhook:actortemplate-webhook', 'update', `secrets/${SECRET}`, NAMESPACE, 'no']
@@ -140,10 +148,17 @@ t.test('the webhook, told its names by the rendered environment, is reached thro
   const secret = JSON.parse(await kubectl(['get', 'secret', SECRET, '-n', NAMESPACE, '-o', 'json'])) as { data?: Record<string, string> }
   const leaf = new X509Certificate(Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64'))
   t.equal(leaf.subjectAltName, `DNS:${SERVICE}.${NAMESPACE}.svc, DNS:${SERVICE}.${NAMESPACE}.svc.cluster.local`, 'the serving certificate names the renamed Service')
-  t.match(webhook.logs().filter((line) => line.msg === 'caBundle patched'), [{ configurations: Array }], 'caBundle patched into the renamed configurations')
+  t.equal(environment['ATW_VALIDATING_WEBHOOK_CONFIGURATION'], '', 'no validating configuration to publish caBundle to')
+  t.match(webhook.logs().filter((line) => line.msg === 'caBundle patched'), [{ configurations: [`${PREFIX}pin.actortemplates.ate.dev`] }],
+    'caBundle patched into the renamed mutating configuration alone')
+  t.equal((await webhook.readyz()).status, 200, 'and the webhook is Ready')
 
   await createNamespace(cluster, 'team-a')
-  await waitForWebhooks(cluster, 'team-a', pauseTag, `${pauseTag}@${pause.digest}`)
+  const pinned = `${pauseTag}@${pause.digest}`
+  await pollDryRun(cluster, actorTemplate('probe-mutating', 'team-a', pinned, [{ name: 'probe', image: pauseTag }]), (result) => result.code === 0, 'the renamed mutating webhook')
+  const reserved = await pollDryRun(cluster, actorTemplate('probe-policy', 'team-a', pinned, [{ name: 'pause', image: pinned }]),
+    (result) => result.stderr.includes(`ValidatingAdmissionPolicy '${PREFIX}pinned.actortemplates.ate.dev'`), 'the renamed policy')
+  t.match(reserved.stderr, '"pause" is reserved for the sandbox container', 'the renamed policy denies a container named pause')
   const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('agent', 'team-a', pauseTag, [{ name: 'agent', image: agentTag }])) })
   t.equal(created.code, 0, 'kubectl create of a tag-form template', { stderr: created.stderr })
   t.equal(created.stdout, 'actortemplate.ate.dev/agent created\n')
@@ -152,9 +167,9 @@ t.test('the webhook, told its names by the rendered environment, is reached thro
   t.equal(stored?.spec.containers?.[0]?.image, `${agentTag}@${agent.digest}`, 'the container image pinned')
 })
 
-t.test('the customised vap and cert-manager overlays are accepted too (server-side dry run, another namespace and prefix)', async (t) => {
+t.test('the customised validating-webhook and cert-manager overlays are accepted too (server-side dry run, another namespace and prefix)', async (t) => {
   const customisation = { namespace: 'platform-webhooks-2', namePrefix: 'beta-' }
-  for (const target of ['overlays/vap', 'overlays/cert-manager']) {
+  for (const target of ['overlays/validating-webhook', 'overlays/cert-manager']) {
     const rendered = await renderOverlay(target, customisation, cluster.kubectlPath)
     // A dry run does not create the Namespace the other objects need.
     await serverSideApply(rendered.filter((object) => object.kind === 'Namespace'))

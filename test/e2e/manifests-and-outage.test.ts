@@ -1,7 +1,8 @@
 /**
  * issue 4, scenarios 8 and 7: the real apiserver accepts manifests/ and every overlay (`kubectl apply
- * --dry-run=server -k`), and with the webhook process gone, ActorTemplates are denied (failurePolicy Fail) while
- * kube-system and the webhook's own namespace keep working (namespaceSelector).
+ * --dry-run=server -k`), and with the webhook process gone, overlays/validating-webhook denies every ActorTemplate,
+ * pinned ones too (failurePolicy Fail on /validate, which has no matchConditions), while kube-system and the webhook's
+ * own namespace keep working (namespaceSelector). The default install's behaviour in outages: outage.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,7 +14,7 @@ import { buildOciImage } from '../support/oci-layout.js'
 import { pushImage } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
 import { writeTlsFiles } from '../support/tls.js'
-import { applyObjects, kustomize, MANIFESTS_DIR, shippedWebhookConfigurations, withUrlClientConfig } from '../support/webhook-configs.js'
+import { applyObjects, kustomize, MANIFESTS_DIR, shippedWebhookConfigurations, WITH_VALIDATING_WEBHOOK_DIR, withUrlClientConfig } from '../support/webhook-configs.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { actorTemplate, createNamespace, manifest, storedTemplate, waitForWebhooks } from './harness.js'
 
@@ -38,7 +39,7 @@ t.test('8. kubectl apply --dry-run=server -k: manifests/ and every overlay are a
   // A server-side dry run does not create the Namespace, so the namespaced objects need it to exist already: apply
   // the shipped Namespace for real (with kubectl apply, so later applies find their last-applied annotation).
   await applyObjects(cluster, (await kustomize(cluster)).filter((object) => object.kind === 'Namespace'))
-  for (const target of ['', 'overlays/cert-manager', 'overlays/vap', 'overlays/dev']) {
+  for (const target of ['', 'overlays/cert-manager', 'overlays/validating-webhook', 'overlays/dev']) {
     const path = join(MANIFESTS_DIR, target)
     const objects = await kustomize(cluster, path)
     const applied = await cluster.kubectl(['apply', '--dry-run=server', '-k', path])
@@ -58,10 +59,10 @@ t.test('8. kubectl apply --dry-run=server -k: manifests/ and every overlay are a
   t.equal(stored.stdout, '', 'a dry run stores nothing')
 })
 
-t.test('7. webhook stopped: ActorTemplates denied (failurePolicy Fail); excluded namespaces keep working', async (t) => {
+t.test('7. overlays/validating-webhook, webhook stopped: every ActorTemplate denied (failurePolicy Fail); excluded namespaces keep working', async (t) => {
   const tls = await writeTlsFiles(join(dir, 'tls'), { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
   const webhook = await startWebhook({ tls, args: ['--insecure-registry', registry.host], config: { server: { shutdownDelaySeconds: 0 } }, t })
-  await applyObjects(cluster, withUrlClientConfig(await shippedWebhookConfigurations(cluster), { baseUrl: webhook.url, caPem: tls.caPem }))
+  await applyObjects(cluster, withUrlClientConfig(await shippedWebhookConfigurations(cluster, WITH_VALIDATING_WEBHOOK_DIR), { baseUrl: webhook.url, caPem: tls.caPem }))
   await createNamespace(cluster, 'team-g')
   await createNamespace(cluster, WEBHOOK_NAMESPACE)
   await waitForWebhooks(cluster, 'team-g', pauseTag, pausePinned)
@@ -73,11 +74,12 @@ t.test('7. webhook stopped: ActorTemplates denied (failurePolicy Fail); excluded
   t.same(status, { code: 0, signal: null }, 'SIGTERM: a clean exit')
   t.ok(webhook.logs().some((line) => line.msg === 'closed'), 'the webhook logged its shutdown')
 
-  for (const [name, pauseImage] of [['tagged', pauseTag], ['pinned', pausePinned]] as const) {
+  // The tag needs /mutate; the pinned template skips it (matchConditions) but /validate is called for everything.
+  for (const [name, pauseImage, hook, path] of [['tagged', pauseTag, 'pin', '/mutate'], ['pinned', pausePinned, 'validate', '/validate']] as const) {
     const denied = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate(name, 'team-g', pauseImage, [])) })
     t.equal(denied.code, 1, `${name}: denied`)
-    t.match(denied.stderr, 'Error from server (InternalError): error when creating "STDIN": Internal error occurred: failed calling webhook "pin.actortemplates.ate.dev": failed to call webhook: ')
-    t.match(denied.stderr, `${webhook.url}/mutate?timeout=10s`)
+    t.match(denied.stderr, `Error from server (InternalError): error when creating "STDIN": Internal error occurred: failed calling webhook "${hook}.actortemplates.ate.dev": failed to call webhook: `)
+    t.match(denied.stderr, `${webhook.url}${path}?timeout=10s`)
     t.match(denied.stderr, 'connect: connection refused')
     t.equal(await storedTemplate(cluster, 'team-g', name), undefined, `${name}: nothing stored`)
     t.comment(denied.stderr)

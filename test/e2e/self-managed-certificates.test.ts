@@ -1,6 +1,6 @@
 /**
  * issue 4, scenario 9: the self-managed certificates (src/kube/certificate-manager.ts) against a real apiserver.
- * `kubectl apply -k manifests/` installs the shipped objects; the webhook process runs `serve` with the shipped
+ * `kubectl apply -k manifests/overlays/validating-webhook` installs the shipped objects with both configurations; the webhook process runs `serve` with the shipped
  * ConfigMap's config.yaml and a kubeconfig for the shipped ServiceAccount, so the shipped RBAC is what it has. It fills
  * the empty Secret, patches caBundle into both configurations and serves admissions through clientConfig.service; then
  * a CA rotation, brought forward by configuration, happens while admissions keep succeeding.
@@ -21,7 +21,7 @@ import { installCrd, startCluster, type Cluster } from '../support/cluster.js'
 import { buildOciImage, buildOciIndex } from '../support/oci-layout.js'
 import { pushImage } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
-import { applyObjects, MANIFESTS_DIR, shippedWebhookConfigurations, withServicePort } from '../support/webhook-configs.js'
+import { applyObjects, shippedWebhookConfigurations, WITH_VALIDATING_WEBHOOK_DIR, withServicePort } from '../support/webhook-configs.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { actorTemplate, manifest, storedTemplate, waitForWebhooks } from './harness.js'
 import { freePort } from '../support/free-port.js'
@@ -101,7 +101,8 @@ async function serviceAccountKubeconfig (c: Cluster): Promise<string> {
 }
 
 // --- install the shipped objects, then stand in for kube-proxy and for the pod
-const installed = await kubectl(['apply', '-k', MANIFESTS_DIR])
+// Both configurations (issue 16 §2 moved /validate to an overlay): caBundle is published to each.
+const installed = await kubectl(['apply', '-k', WITH_VALIDATING_WEBHOOK_DIR])
 const clusterIp = (await kubectl(['get', 'service', SERVICE, '-n', NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}'])).trim()
 const port = await freePort(clusterIp)
 await kubectl(['patch', 'service', SERVICE, '-n', NAMESPACE, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: port }])])
@@ -134,7 +135,7 @@ const webhook = await startWebhook({ host: clusterIp, port, config, env: { KUBEC
 const readyAfterMs = Math.round(performance.now() - started)
 
 t.test('9a. bootstrap: the Secret is filled, caBundle patched into both shipped configurations, admissions succeed', async (t) => {
-  t.comment(`kubectl apply -k manifests/:\n${installed}`)
+  t.comment(`kubectl apply -k manifests/overlays/validating-webhook:\n${installed}`)
   t.comment(`the webhook was ready ${readyAfterMs} ms after it started (Secret filled, caBundle confirmed)`)
   const secret = await certSecret()
   const ca = new X509Certificate(secret.ca)

@@ -10,7 +10,7 @@ import { parse, stringify } from 'yaml'
 import { REPO_ROOT } from './cluster.js'
 
 export interface TestOverlayOptions {
-  /** Directory under manifests/ to build on: '' (the default install) or 'overlays/vap'. */
+  /** Directory under manifests/ to build on: '' (the default install) or 'overlays/validating-webhook'. */
   over: string
   /** REGISTRY/REPO@sha256:… as `npm run image -- --push` printed it. */
   image: string

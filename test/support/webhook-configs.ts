@@ -1,5 +1,5 @@
 /**
- * The webhook configurations under test are the shipped ones: `kubectl kustomize manifests/` builds them, and only
+ * The webhook configurations under test are the shipped ones: `kubectl kustomize` builds them, and only
  * each webhook's `clientConfig` is rewritten, so that the apiserver reaches the webhook process on loopback
  * (spec-checklist §D "Webhook registration in tests"). Rules, selectors, policies and timeouts stay as shipped.
  *
@@ -11,6 +11,11 @@ import { parseAllDocuments } from 'yaml'
 import type { Cluster } from './cluster.js'
 
 export const MANIFESTS_DIR = fileURLToPath(new URL('../../manifests/', import.meta.url))
+/**
+ * The install with both webhook configurations: the default (manifests/, mutating only, the policy validates) plus
+ * /validate (issue 16 §2). Tests of the webhook's own answers use it; outage tests use MANIFESTS_DIR.
+ */
+export const WITH_VALIDATING_WEBHOOK_DIR = fileURLToPath(new URL('../../manifests/overlays/validating-webhook/', import.meta.url))
 export const MUTATING_KIND = 'MutatingWebhookConfiguration'
 export const VALIDATING_KIND = 'ValidatingWebhookConfiguration'
 
@@ -56,13 +61,22 @@ function isWebhookConfiguration (object: KubeObject): object is KubeObject & Web
   return (object.kind === MUTATING_KIND || object.kind === VALIDATING_KIND) && Array.isArray(object['webhooks'])
 }
 
-/** The Mutating- and ValidatingWebhookConfigurations of manifests/ (or an overlay), as shipped. */
-export async function shippedWebhookConfigurations (cluster: Kubectl, dir: string = MANIFESTS_DIR): Promise<WebhookConfiguration[]> {
+/**
+ * The webhook configurations of an install, as shipped: by default both (overlays/validating-webhook); manifests/
+ * itself holds the MutatingWebhookConfiguration alone.
+ */
+export async function shippedWebhookConfigurations (cluster: Kubectl, dir: string = WITH_VALIDATING_WEBHOOK_DIR): Promise<WebhookConfiguration[]> {
   const configurations = (await kustomize(cluster, dir)).filter(isWebhookConfiguration)
-  if (!configurations.some((c) => c.kind === MUTATING_KIND) || !configurations.some((c) => c.kind === VALIDATING_KIND)) {
-    throw new Error(`${dir} does not hold both a ${MUTATING_KIND} and a ${VALIDATING_KIND}`)
-  }
+  const expected = dir === WITH_VALIDATING_WEBHOOK_DIR ? [MUTATING_KIND, VALIDATING_KIND] : [MUTATING_KIND]
+  for (const kind of expected) if (!configurations.some((c) => c.kind === kind)) throw new Error(`${dir} holds no ${kind}`)
   return configurations
+}
+
+/** The ValidatingAdmissionPolicy and its binding as the default install ships them. */
+export async function shippedPolicy (cluster: Kubectl, dir: string = MANIFESTS_DIR): Promise<KubeObject[]> {
+  const objects = (await kustomize(cluster, dir)).filter((object) => object.kind.startsWith('ValidatingAdmissionPolicy'))
+  if (objects.length !== 2) throw new Error(`${dir} should hold the policy and its binding, found ${objects.length} objects`)
+  return objects
 }
 
 function rewriteClientConfigs (configurations: readonly WebhookConfiguration[],

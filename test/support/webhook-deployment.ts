@@ -74,7 +74,8 @@ export async function until (what: string, check: () => Promise<boolean>, timeou
 
 export interface CaBundles {
   mutating: string
-  validating: string
+  /** undefined when there is no validate.actortemplates.ate.dev (the default install: the policy validates) */
+  validating: string | undefined
   /** ca-bundle.crt of the certificate Secret, base64 as the API shows it. */
   secret: string
 }
@@ -84,7 +85,9 @@ export async function caBundles (cluster: NodeCluster): Promise<CaBundles> {
     await kubectlOk(cluster, ['get', kind, name, '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}'])
   return {
     mutating: await bundle('mutatingwebhookconfiguration', 'pin.actortemplates.ate.dev'),
-    validating: await bundle('validatingwebhookconfiguration', 'validate.actortemplates.ate.dev'),
+    validating: (await cluster.kubectl(['get', 'validatingwebhookconfiguration', 'validate.actortemplates.ate.dev', '-o', 'name'])).code === 0
+      ? await bundle('validatingwebhookconfiguration', 'validate.actortemplates.ate.dev')
+      : undefined,
     secret: await kubectlOk(cluster, ['-n', NAMESPACE, 'get', 'secret', 'actortemplate-webhook-certs', '-o', 'jsonpath={.data.ca-bundle\\.crt}'])
   }
 }
