@@ -56,7 +56,7 @@ function failureOf (resolution: Resolution | undefined, lookup: string): LookupF
 function compareImage (image: FollowedImage, resolutions: ReadonlyMap<string, Resolution>): ImageFinding {
   const { field } = image
   switch (image.kind) {
-    case 'no-tag': return { field, image: image.image, status: ImageStatus.noTag }
+    case 'no-tag': return { field, image: image.image, status: ImageStatus.noTag, pinnedDigest: parseReference(image.image).digest }
     case 'unpinned': return { field, image: image.image, status: ImageStatus.unpinned }
     case 'invalid': return { field, image: image.image, status: ImageStatus.invalid, failure: { code: 'INVALID_REFERENCE', registry: undefined, message: image.reason } }
     case 'tag': {
@@ -64,7 +64,9 @@ function compareImage (image: FollowedImage, resolutions: ReadonlyMap<string, Re
       const resolution = resolutions.get(image.lookup)
       // A stale answer (resolver.staleIfErrorSeconds) is an earlier digest standing in for a failed lookup: not "now".
       if (resolution?.ok !== true || resolution.stale !== undefined) {
-        const failure = resolution?.ok === true ? { code: 'STALE_ANSWER', registry: parseReference(image.lookup).domain, message: 'the registry failed and only an earlier answer was available' } : failureOf(resolution, image.lookup)
+        const failure = resolution?.ok === true && resolution.stale !== undefined
+          ? { code: resolution.stale.error.code, registry: resolution.stale.error.registry, message: registryDetail(resolution.stale.error, 'cli') }
+          : failureOf(resolution, image.lookup)
         return { ...base, status: ImageStatus.failed, failure }
       }
       if (resolution.digest === image.pinnedDigest) return { ...base, status: ImageStatus.current, currentDigest: resolution.digest }

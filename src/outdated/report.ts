@@ -19,7 +19,7 @@ function short (digest: string | undefined): string {
 }
 
 function row (templateName: string, image: ImageFinding): string[] {
-  return [templateName, image.field, statusWords[image.status], image.tag ?? image.image, short(image.pinnedDigest),
+  return [templateName, image.field, statusWords[image.status], image.tag ?? image.image.replace(/@.*$/, ''), short(image.pinnedDigest),
     image.pinnedAt ?? '-', image.status === ImageStatus.failed ? 'error, see below' : short(image.currentDigest)]
 }
 

@@ -19,7 +19,9 @@ const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration'
 const maxNameLength = 253
 const suffixPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
-export class SuffixError extends Error {}
+export class SuffixError extends Error {
+  override readonly name = 'SuffixError'
+}
 
 export function checkSuffix (suffix: string): string {
   if (!suffixPattern.test(suffix) || suffix.length > 63) {
