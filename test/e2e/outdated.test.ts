@@ -5,7 +5,7 @@
  * up once, write replacements the apiserver accepts through the webhook, and exit 2 naming a registry that is down.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -20,9 +20,10 @@ import { actorTemplate, ANNOTATION, createNamespace, manifest, storedTemplate, t
 
 t.setTimeout(10 * 60 * 1000)
 
-const [cluster, registry, cli] = await Promise.all([startCluster(), startRegistry({ mode: 'http' }), buildWebhook()])
+const [cluster, registry, guarded, cli] = await Promise.all([startCluster(), startRegistry({ mode: 'http' }), startRegistry({ mode: 'basic' }), buildWebhook()])
 t.teardown(() => cluster.stop())
 t.teardown(() => registry.close())
+t.teardown(() => guarded.close())
 const dir = await mkdtemp(join(tmpdir(), 'atw-e2e-outdated-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
 
@@ -43,7 +44,19 @@ type Name = keyof typeof images
 const ref = (name: Name): string => `${host}/${images[name].repo}:${images[name].tag}`
 const pinned = (name: Name): string => `${ref(name)}@${images[name].image.digest}`
 
-const webhook = await startWebhook({ tls, args: ['--insecure-registry', host], config: { server: { shutdownDelaySeconds: 0 } }, t })
+// The private registry's credentials: a config.json for the webhook, the same auth as a pull Secret for the CLI.
+const dockerConfigJson = JSON.stringify({ auths: { [guarded.host]: { auth: Buffer.from(`${guarded.username}:${guarded.password}`).toString('base64') } } })
+const dockerConfig = join(dir, 'config.json')
+await writeFile(dockerConfig, dockerConfigJson, { mode: 0o600 })
+const privateImage = await pushImage(guarded, buildOciImage(), 'acme/private', '1.0')
+const privateRef = `${guarded.host}/acme/private:1.0`
+
+const webhook = await startWebhook({
+  tls,
+  args: ['--insecure-registry', host],
+  config: { server: { shutdownDelaySeconds: 0 }, registries: [{ host: guarded.host, caFile: guarded.caFile }], credentials: { dockerConfigFiles: [dockerConfig] } },
+  t
+})
 await applyObjects(cluster, withUrlClientConfig(await shippedWebhookConfigurations(cluster), { baseUrl: webhook.url, caPem: tls.caPem }))
 await createNamespace(cluster, 'team-a')
 await createNamespace(cluster, 'team-b')
@@ -162,6 +175,30 @@ t.test('--write: the replacements are created through the webhook and pass check
   t.match(after.stdout, '2 templates of 5 outdated: 3 of 13 tagged images moved; 1 with no tag to follow')
 })
 
+t.test('a private registry: the pull Secret named in the config is read through the kubeconfig, as the webhook would', async (t) => {
+  await createNamespace(cluster, 'team-c')
+  const secret = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', metadata: { name: 'regcred', namespace: 'team-c' },
+    data: { '.dockerconfigjson': Buffer.from(dockerConfigJson).toString('base64') } }
+  const template = actorTemplate('private', 'team-c', pinned('pause'), [{ name: 'app', image: privateRef }])
+  for (const object of [secret, template]) {
+    const result = await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(object) })
+    t.equal(result.code, 0, `created ${object.metadata.name}`, { stderr: result.stderr })
+  }
+  const movedPrivate = await pushImage(guarded, buildOciImage(), 'acme/private', '1.0')
+  const withSecret = join(dir, 'with-secret.yaml')
+  await writeFile(withSecret, JSON.stringify({ registries: [{ host: guarded.host, caFile: guarded.caFile }], credentials: { secrets: [{ namespace: 'team-c', name: 'regcred' }] } }))
+  const run = await outdated('outdated', '-n', 'team-c', '--config', withSecret, ...clusterArgs)
+  t.equal(run.code, 1, 'exit 1', { stderr: run.stderr })
+  t.match(run.stdout, new RegExp(`team-c/private +spec\\.containers\\[0\\]\\.image +moved +${privateRef.replaceAll('.', '\\.')} +${short(privateImage.digest)} .* ${short(movedPrivate.digest)}`))
+  const anonymous = join(dir, 'anonymous.yaml')
+  await writeFile(anonymous, JSON.stringify({ registries: [{ host: guarded.host, caFile: guarded.caFile }] }))
+  const denied = await outdated('outdated', '-n', 'team-c', '--config', anonymous, ...clusterArgs)
+  t.equal(denied.code, 2, 'without the Secret the registry says 401: exit 2')
+  t.match(denied.stderr, `team-c/private: spec.containers[0].image: ${privateRef}: `)
+  t.match(denied.stderr, '401')
+  t.comment(denied.stderr)
+})
+
 t.test('a stopped registry: exit 2, the registry named, per image', async (t) => {
   await registry.stop()
   t.teardown(() => registry.restart())
@@ -169,7 +206,10 @@ t.test('a stopped registry: exit 2, the registry named, per image', async (t) =>
   t.equal(run.code, 2, 'exit 2')
   t.match(run.stdout, /team-a\/agent +spec\.containers\[0\]\.image +lookup failed/)
   const failures = run.stderr.trimEnd().split('\n')
-  t.equal(failures.length, 13, 'one line per tagged image of the 5 templates (3 + 3 + 1 + 3 + 3; the digest-only image is not looked up)')
+  const refused = failures.filter((line) => line.includes(`registry ${host}: connection refused`))
+  t.equal(refused.length, 14, 'one line per tagged image on the stopped registry (3 + 3 + 1 + 3 + 3 + 1; the digest-only image is not looked up)')
+  t.same(failures.filter((line) => !refused.includes(line)).map((line) => line.split(': ').slice(0, 3).join(': ')),
+    [`team-c/private: spec.containers[0].image: ${privateRef}`], 'the rest is the private image, asked without its Secret')
   t.match(failures[0], `team-a/agent: spec.pauseImage: ${ref('pause')}: registry ${host}: connection refused`)
   t.comment(run.stderr)
 })
