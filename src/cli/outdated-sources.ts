@@ -26,6 +26,11 @@ export async function fromCluster (options: ClusterOptions, config: Pick<Config,
   const { connectCluster } = await import('../outdated/cluster-templates.js')
   const cluster = await connectCluster(options)
   const objects = await cluster.list()
+  // An empty answer is often the wrong namespace or context, not a clean cluster: say where we looked.
+  if (objects.length === 0) {
+    const scope = cluster.namespace === undefined ? 'in any namespace' : `in namespace ${cluster.namespace}`
+    io.stderr(`note: no ActorTemplate ${scope}${options.labelSelector === undefined ? '' : ` matching ${options.labelSelector}`} at ${cluster.server}\n`)
+  }
   const templates = objects.map((object) => {
     const { namespace, name } = metadataOf(object)
     return { template: { namespace, name, where: `${namespace ?? ''}/${name}` }, object, images: followedImages(object, config.admission.annotationKey) }

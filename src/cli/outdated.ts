@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { loadConfig } from '../config.js'
 import { KubeApiError } from '../kube/api.js'
-import { compareTemplates, exitCodeOf, OutdatedExit } from '../outdated/compare.js'
+import { compareTemplates, exitCodeOf, OutdatedExit, type TemplateFindings } from '../outdated/compare.js'
 import { distinctLookups } from '../outdated/followed.js'
 import { failureLines, jsonLines, tableLines } from '../outdated/report.js'
 import { checkSuffix, proposalFileName, proposeTemplate, SuffixError } from '../outdated/rewrite.js'
@@ -12,7 +12,7 @@ import { credentialsFromConfig } from '../registry/credentials-from-config.js'
 import { deadlineIn, type Resolution } from '../registry/types.js'
 import { fromCluster, fromFiles, type Loaded } from './outdated-sources.js'
 import { InputError } from './template-documents.js'
-import { type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
+import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
 
 export const outdatedUsage = `usage: actortemplate-webhook outdated [--kubeconfig FILE] [--context NAME] [-n NAMESPACE | -A] [-l SELECTOR]
                                      [--output table|json] [--config FILE] [--insecure-registry HOST[:PORT]]...
@@ -31,6 +31,17 @@ Exit 0 when nothing moved, 1 when an image moved, 2 on errors (a failed lookup, 
 
 const clusterFlags = ['kubeconfig', 'context', 'namespace', 'all-namespaces', 'selector'] as const
 
+/** --write DIR: one file per outdated template; the directory is made if needed, files of the same name replaced. */
+async function writeProposals (findings: readonly TemplateFindings[], dir: string, options: { annotationKey: string, suffix: string | undefined }, io: Io): Promise<void> {
+  const proposals = findings.flatMap((template) => proposeTemplate(template, options.annotationKey, options.suffix) ?? [])
+  await mkdir(dir, { recursive: true })
+  for (const proposal of proposals) {
+    const path = join(dir, proposalFileName(proposal))
+    await writeFile(path, stringify(proposal.object))
+    io.stderr(`wrote ${path}\n`)
+  }
+}
+
 export async function runOutdated (args: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     kubeconfig: { type: 'string' },
@@ -48,7 +59,7 @@ export async function runOutdated (args: readonly string[], io: Io): Promise<num
   })
   if (values.help === true) {
     io.stdout(`${outdatedUsage}\n`)
-    return OutdatedExit.nothingMoved
+    return ExitCode.ok
   }
   const output = values.output ?? 'table'
   if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json, not ${JSON.stringify(output)}`)
@@ -100,15 +111,7 @@ export async function runOutdated (args: readonly string[], io: Io): Promise<num
     const lines = output === 'json' ? jsonLines(findings) : tableLines(findings)
     io.stdout(lines.map((line) => `${line}\n`).join(''))
     for (const line of failureLines(findings)) io.stderr(`${line}\n`)
-    if (values.write !== undefined) {
-      const proposals = findings.flatMap((template) => proposeTemplate(template, config.admission.annotationKey, suffix) ?? [])
-      await mkdir(values.write, { recursive: true })
-      for (const proposal of proposals) {
-        const path = join(values.write, proposalFileName(proposal))
-        await writeFile(path, stringify(proposal.object))
-        io.stderr(`wrote ${path}\n`)
-      }
-    }
+    if (values.write !== undefined) await writeProposals(findings, values.write, { annotationKey: config.admission.annotationKey, suffix }, io)
     return exitCodeOf(findings)
   } finally {
     loaded.close()

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -81,4 +81,21 @@ t.test('help and the command list', async (t) => {
   const overview = captureIo()
   t.equal(await main(['--help'], overview), 0)
   t.match(overview.out(), /commands: .*outdated/)
+})
+
+t.test('an empty list: exit 0, and a note saying where it looked', async (t) => {
+  const empty = createServer({ cert: tls.certPem, key: tls.keyPem }, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.end(JSON.stringify({ apiVersion: 'ate.dev/v1alpha1', kind: 'ActorTemplateList', metadata: { resourceVersion: '1' }, items: [] }))
+  })
+  await new Promise<void>((resolve) => empty.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => empty.close(() => { resolve() })))
+  const emptyAddress = empty.address()
+  const emptyPort = typeof emptyAddress === 'object' && emptyAddress !== null ? emptyAddress.port : 0
+  const config = join(dir, 'empty-kubeconfig')
+  await writeFile(config, (await readFile(kubeconfig, 'utf8')).replace(`127.0.0.1:${port}`, `127.0.0.1:${emptyPort}`))
+  const io = captureIo()
+  t.equal(await main(['outdated', '--kubeconfig', config, '-l', 'tier=gold'], io), 0)
+  t.equal(io.out(), '0 templates of 0 outdated: 0 of 0 tagged images moved\n')
+  t.equal(io.err(), `note: no ActorTemplate in namespace team-a matching tier=gold at https://127.0.0.1:${emptyPort}\n`)
 })
