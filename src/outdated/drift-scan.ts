@@ -12,10 +12,14 @@ import { distinctLookups, followedImages, type TemplateImages } from './followed
 
 export interface DriftImage { namespace: string, name: string, field: string, outdated: boolean }
 
+
+export interface ImageKey { namespace: string, name: string, field: string }
+
 export interface DriftScanResult {
-  /** moved and current images; an image whose lookup failed is left out (its gauge keeps the last known value) */
+  /** moved and current images */
   images: DriftImage[]
-  failedLookups: number
+  /** tagged images whose lookup failed this time: nothing new is known, so their gauges keep the last value */
+  unknown: ImageKey[]
   templates: number
   scannedAtMs: number
 }
@@ -67,8 +71,9 @@ export class DriftScanner {
     const images = findings.flatMap(({ template, images: found }) => found
       .filter((image) => image.status === ImageStatus.moved || image.status === ImageStatus.current)
       .map((image) => ({ namespace: template.namespace ?? '', name: template.name, field: image.field, outdated: image.status === ImageStatus.moved })))
-    const failedLookups = findings.flatMap((template) => template.images).filter((image) => image.status === ImageStatus.failed).length
-    const result = { images, failedLookups, templates: templates.length, scannedAtMs: this.#now() }
+    const unknown = findings.flatMap(({ template, images: found }) => found.filter((image) => image.status === ImageStatus.failed)
+      .map((image) => ({ namespace: template.namespace ?? '', name: template.name, field: image.field })))
+    const result = { images, unknown, templates: templates.length, scannedAtMs: this.#now() }
     gauges.publish(result)
     return result
   }

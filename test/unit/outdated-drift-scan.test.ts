@@ -34,7 +34,7 @@ t.test('one scan: gauges for moved and current images, failures counted, each ta
       { namespace: 'team-a', name: 'agent', field: 'spec.containers[0].image', outdated: true },
       { namespace: 'team-b', name: 'worker', field: 'spec.pauseImage', outdated: false }
     ],
-    failedLookups: 1,
+    unknown: [{ namespace: 'team-b', name: 'worker', field: 'spec.containers[0].image' }],
     templates: 2,
     scannedAtMs: 42
   })
