@@ -8,7 +8,12 @@ import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Registry } from 'prom-client'
 import t from 'tap'
+import { loadConfig } from '../../src/config.js'
+import { startDriftReport } from '../../src/outdated/drift-report.js'
+import { createRegistryStack } from '../../src/registry/create-resolver.js'
+import { credentialsFromConfig } from '../../src/registry/credentials-from-config.js'
 import { installCrd, startCluster } from '../support/cluster.js'
 import { buildDockerImage, buildOciImage, buildOciIndex, type BuiltImage } from '../support/oci-layout.js'
 import { pushImage } from '../support/push.js'
@@ -197,6 +202,38 @@ t.test('a private registry: the pull Secret named in the config is read through 
   t.match(denied.stderr, `team-c/private: spec.containers[0].image: ${privateRef}: `)
   t.match(denied.stderr, '401')
   t.comment(denied.stderr)
+})
+
+t.test('the optional in-cluster report: one scan exports atw_template_image_outdated for every tagged image', async (t) => {
+  // In-process, as serve would run it: the webhook's resolver stack, its metrics registry, a kubeconfig instead of the
+  // service account. The private registry has no credentials here, so that image's lookup fails and it has no series.
+  const config = loadConfig({ insecureRegistries: [host] }, {})
+  const stack = createRegistryStack(config, credentialsFromConfig(config, () => {}))
+  t.teardown(() => stack.close())
+  const metrics = new Registry()
+  const errors: unknown[] = []
+  const report = await startDriftReport({
+    intervalMs: 60_000, lookupTimeoutMs: 10_000, annotationKey: ANNOTATION, requestTimeoutMs: 10_000,
+    resolver: stack.resolver, metrics, onError: (error) => errors.push(error), kubeconfig: cluster.kubeconfig
+  })
+  t.teardown(() => report.stop())
+  let lines: string[] = []
+  for (let tries = 0; tries < 100; tries++) {
+    lines = (await metrics.metrics()).split('\n').filter((line) => line.startsWith('atw_'))
+    if (lines.some((line) => /^atw_drift_last_scan_timestamp_seconds [1-9]/.test(line))) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.same(errors, [])
+  const series = (value: 0 | 1): string[] => lines.filter((line) => line.startsWith('atw_template_image_outdated{') && line.endsWith(` ${value}`))
+    .map((line) => line.slice(line.indexOf('{'), line.lastIndexOf(' '))).sort()
+  t.same(series(1), [
+    '{namespace="team-a",name="agent",field="spec.containers[0].image"}',
+    '{namespace="team-b",name="worker",field="spec.containers[0].image"}',
+    '{namespace="team-b",name="worker",field="spec.containers[1].image"}'
+  ], 'the three images of the two moved tags')
+  t.equal(series(0).length, 11, 'every other tagged image: 2 + 3 in team-a, 1 + 1 + 3 in team-b, the private template\'s pause image')
+  t.ok(lines.includes('atw_drift_images_unknown 1'), 'the private image, whose lookup failed')
+  t.comment(lines.join('\n'))
 })
 
 t.test('a stopped registry: exit 2, the registry named, per image', async (t) => {
