@@ -14,7 +14,7 @@ import { fromCluster, fromFiles, type Loaded } from './outdated-sources.js'
 import { InputError } from './template-documents.js'
 import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
 
-export const outdatedUsage = `usage: actortemplate-webhook outdated [--kubeconfig FILE] [--context NAME] [-n NAMESPACE | -A] [-l SELECTOR]
+export const outdatedUsage = `usage: actortemplate-webhook outdated [--kubeconfig FILE] [--context NAME] [-n|--namespace NS | -A|--all-namespaces] [-l|--selector L]
                                      [--output table|json] [--config FILE] [--insecure-registry HOST[:PORT]]...
                                      [--timeout SECONDS] [--write DIR [--suffix S]] [FILE|DIR...]
 Lists the ActorTemplates whose pinned images carry a tag (name:tag@digest, or a record in the pinned-images
