@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js'
 import { certsUsage, runCerts } from './certs.js'
 import { checkUsage, runCheck } from './check.js'
+import { outdatedUsage, runOutdated } from './outdated.js'
 import { pinUsage, runPin } from './pin.js'
 import { runResolve, resolveUsage } from './resolve.js'
 import { runServe, serveUsage } from './serve.js'
@@ -14,7 +15,8 @@ const commands: Record<string, { run: Command, usage: string }> = {
   serve: { run: runServe, usage: serveUsage },
   check: { run: runCheck, usage: checkUsage },
   pin: { run: runPin, usage: pinUsage },
-  certs: { run: runCerts, usage: certsUsage }
+  certs: { run: runCerts, usage: certsUsage },
+  outdated: { run: runOutdated, usage: outdatedUsage }
 }
 
 const overview = `usage: actortemplate-webhook <command> [options]
