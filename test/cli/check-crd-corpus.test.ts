@@ -1,0 +1,187 @@
+/**
+ * Issue 15 §2: `check --crd` against the real thing. A corpus of ActorTemplates (the README's example and Substrate's
+ * demo templates, each rendered to tag and to digest form, every constraint of the CRD broken on each of them where
+ * it applies, and valid variants at the limits) goes through one `check --crd --output json` over a directory and
+ * through a real kube-apiserver with the same CRD and the shipped webhooks installed (`kubectl create
+ * --dry-run=server`, the webhook a local process pinning tags against a real registry). For every document the
+ * verdict must agree and every field path the apiserver names must appear in check's output; the figure is printed
+ * and anything below 100% fails.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import t from 'tap'
+import { parse, parseAllDocuments } from 'yaml'
+import { main } from '../../src/cli/main.js'
+import { installCrd, startCluster } from '../support/cluster.js'
+import { buildOciImage } from '../support/oci-layout.js'
+import { pushImage } from '../support/push.js'
+import { startRegistry } from '../support/registry.js'
+import { writeTlsFiles } from '../support/tls.js'
+import { applyObjects, shippedWebhookConfigurations, withUrlClientConfig } from '../support/webhook-configs.js'
+import { buildWebhook, startWebhook } from '../support/webhook-process.js'
+import { createNamespace, waitForWebhooks } from '../e2e/harness.js'
+import { constraintKey, constraintsOf, mutantsOf, type Json, type Schema } from './crd-corpus.js'
+import { ruleBreakers } from './crd-corpus-breakers.js'
+import { validVariants } from './crd-corpus-valid.js'
+import { captureIo } from './io.js'
+
+t.setTimeout(15 * 60 * 1000)
+
+const crdFile = 'test/fixtures/crd/actortemplates-rules.ate.dev.yaml'
+const basesFile = 'test/fixtures/crd/corpus-bases.yaml'
+type Template = { metadata: { name: string, namespace: string }, spec: Record<string, Json> & { containers: Array<Record<string, Json>> } } & Record<string, Json>
+
+const [cluster, registry] = await Promise.all([startCluster(), startRegistry({ mode: 'http' }), buildWebhook()])
+t.teardown(() => cluster.stop())
+t.teardown(() => registry.close())
+const dir = await mkdtemp(join(tmpdir(), 'atw-corpus-'))
+t.teardown(() => rm(dir, { recursive: true, force: true }))
+
+// Every repository the bases name, with one image; the tag form's tags must resolve for the webhook to pin them.
+const image = buildOciImage()
+const repositories = ['pause', 'acme/agent', 'demos/agent-secret', 'claude-multiplex-demo-workload', 'demos/counter',
+  'demos/multi-template/fspersist', 'demos/sandbox', 'e2e/fixtures/probe']
+const tls = await writeTlsFiles(join(dir, 'tls'), { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
+await Promise.all([
+  installCrd(cluster, crdFile),
+  ...repositories.flatMap((repo) => [pushImage(registry, image, repo, '1.0'), pushImage(registry, image, repo, '3.10')])
+])
+const webhook = await startWebhook({ tls, args: ['--insecure-registry', registry.host], config: { server: { shutdownDelaySeconds: 0 } }, t })
+await applyObjects(cluster, withUrlClientConfig(await shippedWebhookConfigurations(cluster), { baseUrl: webhook.url, caPem: tls.caPem }))
+await createNamespace(cluster, 'probe')
+await waitForWebhooks(cluster, 'probe', `${registry.host}/pause:3.10`, `${registry.host}/pause@${image.digest}`)
+
+/** The bases in one form: `tag` leaves `:1.0` for the webhook to pin, `digest` writes what `ko resolve` writes. */
+function render (text: string, form: 'tag' | 'digest'): Template[] {
+  const rendered = text.replaceAll('REGISTRY', registry.host).replaceAll('{IMAGE_SUFFIX}', form === 'tag' ? ':1.0' : `@${image.digest}`)
+  const pinnedPause = form === 'tag' ? rendered : rendered.replaceAll(`${registry.host}/pause:3.10`, `${registry.host}/pause:3.10@${image.digest}`)
+  return parseAllDocuments(pinnedPause).map((document) => document.toJS() as Template)
+}
+
+interface Entry { label: string, object: Json, expectation: 'valid' | 'mutant' }
+
+const crd = parse(await readFile(crdFile, 'utf8')) as { spec: { versions: Array<{ served: boolean, schema: { openAPIV3Schema: Schema } }> } }
+const schema = crd.spec.versions.find((version) => version.served)?.schema.openAPIV3Schema
+if (schema === undefined) throw new Error(`${crdFile} serves no version with a schema`)
+const basesText = await readFile(basesFile, 'utf8')
+const corpus: Entry[] = []
+const covered = new Set<string>()
+for (const form of ['tag', 'digest'] as const) {
+  for (const base of render(basesText, form)) {
+    const name = `${base.metadata.namespace}/${base.metadata.name} (${form})`
+    corpus.push({ label: `${name}: as written`, object: base, expectation: 'valid' })
+    for (const mutant of mutantsOf(name, base, schema, ruleBreakers)) {
+      covered.add(constraintKey(mutant.constraint, schema))
+      corpus.push({ label: mutant.label, object: mutant.object, expectation: 'mutant' })
+    }
+    if (base.metadata.name !== 'every-field') continue
+    for (const [variant, change] of validVariants) corpus.push({ label: `${name}: ${variant}`, object: { ...base, spec: change(base.spec) }, expectation: 'valid' })
+  }
+}
+
+t.test('the corpus breaks every constraint of the CRD', async (t) => {
+  const all = constraintsOf(schema).map((constraint) => constraintKey(constraint, schema))
+  const uncovered = all.filter((key) => !covered.has(key))
+  t.comment(`${all.length} constraints in ${crdFile}; corpus of ${corpus.length} documents (${corpus.filter((entry) => entry.expectation === 'valid').length} written valid, ${corpus.filter((entry) => entry.expectation === 'mutant').length} mutants)`)
+  t.same(uncovered, [], 'every constraint is broken by at least one document (a new one needs a base value or a rule breaker)')
+  t.ok(corpus.length >= 300, `at least 300 documents (${corpus.length})`)
+})
+
+/** `field: Invalid value…` lines of a CRD error, strict decoding's `unknown field "…"`, and the webhooks' `field: …`. */
+function apiserverFields (block: string): string[] {
+  const fields = [...block.matchAll(/(?:^|\* |is invalid: )(<nil>|[A-Za-z][\w.[\]]*): (?:Invalid value|Required value|Unsupported value|Too long|Too many|Duplicate value|Forbidden)/gm)].map((match) => match[1] ?? '')
+  const unknown = [...block.matchAll(/unknown field "([^"]+)"/g)].map((match) => match[1] ?? '')
+  const denial = /denied the request: (?:\d+ problems: )?([\s\S]*)$/.exec(block)?.[1] ?? ''
+  const webhook = denial.split('; ').map((part) => /^(spec[\w.[\]]*|metadata[\w.[\]]*): /.exec(part)?.[1]).filter((field): field is string => field !== undefined)
+  return [...new Set([...fields, ...unknown, ...webhook])]
+}
+
+interface ApiserverVerdict { accepted: boolean, text: string }
+
+/** kubectl over many files at once: each failure is an `Error from server …: error when creating "FILE": …` block. */
+async function apiserverVerdicts (files: readonly string[]): Promise<Map<string, ApiserverVerdict>> {
+  const chunks: string[][] = []
+  for (let index = 0; index < files.length; index += 40) chunks.push(files.slice(index, index + 40))
+  const verdicts = new Map<string, ApiserverVerdict>()
+  const run = async (chunk: readonly string[]): Promise<void> => {
+    const result = await cluster.kubectl(['create', '--dry-run=server', ...chunk.flatMap((file) => ['-f', file])], { timeoutMs: 300_000 })
+    const blocks = result.stderr.split(/^(?=Error from server|error: )/m).filter((block) => block.trim() !== '' && !block.startsWith('Warning: '))
+    for (const block of blocks) {
+      const file = /error when creating "([^"]+)"/.exec(block)?.[1]
+      if (file === undefined) throw new Error(`kubectl printed an error for no file:\n${block}`)
+      verdicts.set(file, { accepted: false, text: block.replace(/^Warning: .*\n/gm, '').trim() })
+    }
+    for (const file of chunk) if (!verdicts.has(file)) verdicts.set(file, { accepted: true, text: '' })
+    const created = result.stdout.split('\n').filter((line) => line.endsWith('(server dry run)')).length
+    if (created !== chunk.filter((file) => verdicts.get(file)?.accepted === true).length) {
+      throw new Error(`kubectl created ${created} of ${chunk.length}, but ${blocks.length} failed:\n${result.stdout}\n${result.stderr}`)
+    }
+  }
+  const queue = [...chunks]
+  await Promise.all(Array.from({ length: 3 }, async () => {
+    for (let chunk = queue.shift(); chunk !== undefined; chunk = queue.shift()) await run(chunk)
+  }))
+  return verdicts
+}
+
+interface CheckLine { file: string, verdict: string, problems: Array<{ field: string, reason: string, message: string }>, notes: string[] }
+
+t.test('check --crd agrees with kube-apiserver and the webhooks on every document of the corpus', async (t) => {
+  const documents = join(dir, 'corpus')
+  await mkdir(documents)
+  const labels = new Map<string, Entry>()
+  for (const [index, entry] of corpus.entries()) {
+    const file = join(documents, `${String(index).padStart(4, '0')}.json`)
+    labels.set(file, entry)
+    await writeFile(file, JSON.stringify(entry.object))
+  }
+  const namespaces = new Set(corpus.map((entry) => (entry.object as Template).metadata.namespace))
+  await Promise.all([...namespaces].map((namespace) => createNamespace(cluster, namespace)))
+
+  let started = performance.now()
+  const io = captureIo()
+  const code = await main(['check', '--crd', crdFile, '--output', 'json', documents], io)
+  const checkMs = performance.now() - started
+  t.not(code, 2, `check ran (${io.err()})`)
+  const checked = new Map(io.out().trim().split('\n').map((line) => JSON.parse(line) as CheckLine).map((line) => [line.file, line]))
+  started = performance.now()
+  const files = [...labels.keys()]
+  const kube = await apiserverVerdicts(files)
+  const kubeMs = performance.now() - started
+
+  let agreed = 0
+  const disagreements: string[] = []
+  const tally = { accepted: 0, rejected: 0 }
+  let pathsCompared = 0
+  for (const file of files) {
+    const entry = labels.get(file)
+    const mine = checked.get(file)
+    const theirs = kube.get(file)
+    if (entry === undefined || mine === undefined || theirs === undefined) {
+      disagreements.push(`${basename(file)} ${entry?.label ?? ''}: missing from ${mine === undefined ? 'check' : 'kubectl'}'s output`)
+      continue
+    }
+    tally[theirs.accepted ? 'accepted' : 'rejected']++
+    const checkText = mine.problems.map((problem) => `${problem.field === '' ? '<nil>' : problem.field}: ${problem.message}`).join('\n')
+    const named = apiserverFields(theirs.text)
+    pathsCompared += named.length
+    const missing = named.filter((field) => !checkText.includes(`${field}:`))
+    const checkAccepts = mine.verdict === 'admissible'
+    if (checkAccepts === theirs.accepted && missing.length === 0) {
+      agreed++
+      continue
+    }
+    disagreements.push(`${basename(file)} ${entry.label}: apiserver ${theirs.accepted ? 'accepts' : 'rejects'}, check ${mine.verdict}` +
+      `${missing.length > 0 ? `; paths missing from check: ${missing.join(', ')}` : ''}\n    apiserver: ${theirs.text.replaceAll('\n', '\n    ')}\n    check: ${checkText.replaceAll('\n', '\n    ')}`)
+  }
+  const unexpectedValid = files.filter((file) => labels.get(file)?.expectation === 'valid' && kube.get(file)?.accepted !== true)
+  t.comment(`check --crd over ${files.length} documents: ${Math.round(checkMs)} ms in process; kubectl create --dry-run=server: ${Math.round(kubeMs)} ms (40 files per kubectl, 3 at once)`)
+  t.comment(`apiserver accepted ${tally.accepted}, rejected ${tally.rejected}; ${pathsCompared} field paths named by the apiserver looked up in check's output`)
+  if (disagreements.length > 0) t.comment(`disagreements:\n${disagreements.join('\n')}`)
+  t.comment(`agreement: ${agreed}/${files.length} (${(100 * agreed / files.length).toFixed(1)}%)`)
+  t.equal(agreed, files.length, 'agreement is 100%')
+  t.same(unexpectedValid.map((file) => labels.get(file)?.label), [], 'the documents written valid are accepted by the apiserver (the corpus is what it claims)')
+  t.ok(tally.accepted > 0 && tally.rejected > 0, 'both verdicts occur')
+  t.ok(pathsCompared >= tally.rejected, 'the rejections name field paths (the comparison is not empty)')
+})
