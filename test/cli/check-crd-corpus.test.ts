@@ -90,7 +90,8 @@ t.test('the corpus breaks every constraint of the CRD', async (t) => {
 
 /** `field: Invalid value…` lines of a CRD error, strict decoding's `unknown field "…"`, and the webhooks' `field: …`. */
 function apiserverFields (block: string): string[] {
-  const fields = [...block.matchAll(/(?:^|\* |is invalid: )(<nil>|[A-Za-z][\w.[\]]*): (?:Invalid value|Required value|Unsupported value|Too long|Too many|Duplicate value|Forbidden)/gm)].map((match) => match[1] ?? '')
+  // One error prints `is invalid: field: …`; several print `is invalid: [field: …, field: …]` (kubectl's aggregate).
+  const fields = [...block.matchAll(/(?:^|\* |is invalid: \[?|, )(<nil>|[A-Za-z][\w.[\]]*): (?:Invalid value|Required value|Unsupported value|Too long|Too many|Duplicate value|Forbidden)/gm)].map((match) => match[1] ?? '')
   const unknown = [...block.matchAll(/unknown field "([^"]+)"/g)].map((match) => match[1] ?? '')
   const denial = /denied the request: (?:\d+ problems: )?([\s\S]*)$/.exec(block)?.[1] ?? ''
   const webhook = denial.split('; ').map((part) => /^(spec[\w.[\]]*|metadata[\w.[\]]*): /.exec(part)?.[1]).filter((field): field is string => field !== undefined)
