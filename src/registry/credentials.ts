@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { parseJsonText } from './json-text.js'
-import { CredentialHelper } from './providers/credential-helper.js'
+import { CredentialHelper, CredentialHelperError } from './providers/credential-helper.js'
 
 /**
  * Registry credentials keyed by the registry host as written in image references ("docker.io" for Docker Hub).
@@ -147,10 +147,25 @@ export class DockerConfigFile implements CredentialSource {
     await this.#refresh()
     const name = this.#helpers.perRegistry.get(registry) ?? this.#helpers.store
     if (name !== undefined) {
-      const found = await this.#helper(name).credentialFor(helperServerUrl(registry), signal)
+      const found = await this.#askHelper(name, registry, signal)
       if (found !== undefined) return { ...found, source: `${found.source} (from ${this.path})` }
     }
     return this.#credentials.get(registry)
+  }
+
+  /**
+   * A helper that is missing or fails (Docker Desktop's "desktop" store copied to a machine without it) is reported
+   * and passed over: the lookup goes on with `auths` or anonymously, and a registry that insists answers 401 with
+   * the warning above it, instead of every public image failing on a login it never needed.
+   */
+  async #askHelper (name: string, registry: string, signal: AbortSignal | undefined): Promise<Credential | undefined> {
+    try {
+      return await this.#helper(name).credentialFor(helperServerUrl(registry), signal)
+    } catch (error) {
+      if (!(error instanceof CredentialHelperError) || signal?.aborted === true) throw error
+      this.onProblem(`${error.message} (named in ${this.path}); going on without it`)
+      return undefined
+    }
   }
 
   #helper (name: string): CredentialHelper {

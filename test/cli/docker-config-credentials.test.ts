@@ -117,6 +117,14 @@ t.test('$DOCKER_CONFIG/config.json is read instead of ~/.docker/config.json', as
   t.equal(result.out, `${pinned}\n`)
 })
 
+t.test('a credsStore whose helper is not installed is a warning, and auths still answer', async (t) => {
+  await developer('missing-store', { auths: basicAuth, credsStore: 'atw-not-installed' })
+  const result = await resolve()
+  t.equal(result.code, 0, `exit 0 (${result.err})`)
+  t.equal(result.out, `${pinned}\n`)
+  t.match(result.err, /warning: credential helper docker-credential-atw-not-installed could not be started: ENOENT \(named in .*config\.json\); going on without it/)
+})
+
 t.test('--no-docker-config: the same logins are left out and the registry answers 401', async (t) => {
   await developer('opted-out', { auths: basicAuth, credsStore: 'atw-fixture-store' })
   const result = await resolve('--no-docker-config')
