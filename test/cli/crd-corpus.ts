@@ -145,6 +145,26 @@ function schemaPath (path: readonly Segment[]): string {
   return path.map((segment) => typeof segment === 'number' ? '[]' : `.${segment}`).join('').replace(/^\./, '')
 }
 
+/**
+ * Values where an offline validator is most likely to differ from the apiserver, whatever the verdict: JSON null,
+ * lengths counted in characters (Go and CEL count runes, JavaScript's .length UTF-16 units: an emoji is one rune and
+ * two units), a fraction for an integer.
+ */
+function edgeValues (schema: Schema): Array<{ keyword: string, how: string, replace: Json }> {
+  const found: Array<{ keyword: string, how: string, replace: Json }> = [{ keyword: 'null', how: 'JSON null', replace: null }]
+  if (schema.type === 'string') {
+    const limit = schema.maxLength ?? 8
+    found.push({ keyword: 'runes-at-limit', how: `${limit} emoji`, replace: '\u{1F600}'.repeat(limit) })
+    found.push({ keyword: 'runes-over-limit', how: `${limit + 1} emoji`, replace: '\u{1F600}'.repeat(limit + 1) })
+    found.push({ keyword: 'path-of-runes', how: `/ and ${limit - 1} emoji`, replace: `/${'\u{1F600}'.repeat(Math.max(0, limit - 1))}` })
+    found.push({ keyword: 'control-character', how: 'a newline inside', replace: 'a\nb' })
+  }
+  if (schema.type === 'integer') {
+    found.push({ keyword: 'fraction', how: '80.5', replace: 80.5 })
+  }
+  return found
+}
+
 /** Every constraint the schema states, whether or not any base template reaches it. */
 export function constraintsOf (schema: Schema, path: Segment[] = []): Constraint[] {
   const at = schemaPath(path)
@@ -171,7 +191,7 @@ export function constraintsOf (schema: Schema, path: Segment[] = []): Constraint
 }
 
 /** The mutants of one base: each constraint reached by a value of `base`, broken once per way of breaking it. */
-export function mutantsOf (name: string, base: JsonObject, schema: Schema, rules: RuleBreakers): Mutant[] {
+export function mutantsOf (name: string, base: JsonObject, schema: Schema, rules: RuleBreakers, edgeProbes = false): Mutant[] {
   const mutants: Mutant[] = []
   const visit = (node: Schema, value: Json | undefined, path: Segment[]): void => {
     if (value === undefined) return
@@ -181,6 +201,12 @@ export function mutantsOf (name: string, base: JsonObject, schema: Schema, rules
       for (const breaker of keywordBreakers(node, value, rules)) {
         const constraint = { path: schemaPath(path), keyword: breaker.keyword }
         mutants.push({ label: `${name}: ${constraint.path} ${breaker.keyword} (${breaker.how})`, constraint, object: replaced(base, path, breaker.replace) })
+      }
+      if (edgeProbes) {
+        for (const probe of edgeValues(node)) {
+          const constraint = { path: schemaPath(path), keyword: `probe:${probe.keyword}` }
+          mutants.push({ label: `${name}: ${constraint.path} ${probe.keyword} (${probe.how})`, constraint, object: replaced(base, path, probe.replace) })
+        }
       }
     } else {
       for (const key of node.required ?? []) {
