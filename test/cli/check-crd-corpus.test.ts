@@ -24,6 +24,7 @@ import { createNamespace, waitForWebhooks } from '../e2e/harness.js'
 import { constraintKey, constraintsOf, mutantsOf, type Json, type Schema } from './crd-corpus.js'
 import { ruleBreakers } from './crd-corpus-breakers.js'
 import { validVariants } from './crd-corpus-valid.js'
+import { env, unconvertibleScalars, yamlText, yamlVariants } from './crd-corpus-yaml.js'
 import { captureIo } from './io.js'
 
 t.setTimeout(15 * 60 * 1000)
@@ -59,7 +60,7 @@ function render (text: string, form: 'tag' | 'digest'): Template[] {
   return parseAllDocuments(pinnedPause).map((document) => document.toJS() as Template)
 }
 
-interface Entry { label: string, object: Json, expectation: 'valid' | 'mutant' }
+interface Entry { label: string, object: Json, expectation: 'valid' | 'mutant' | 'yaml', format?: 'yaml' }
 
 const crd = parse(await readFile(crdFile, 'utf8')) as { spec: { versions: Array<{ served: boolean, schema: { openAPIV3Schema: Schema } }> } }
 const schema = crd.spec.versions.find((version) => version.served)?.schema.openAPIV3Schema
@@ -77,14 +78,18 @@ for (const form of ['tag', 'digest'] as const) {
       corpus.push({ label: mutant.label, object: mutant.object, expectation: 'mutant' })
     }
     if (base.metadata.name !== 'every-field') continue
-    for (const [variant, change] of validVariants) corpus.push({ label: `${name}: ${variant}`, object: { ...base, spec: change(base.spec) }, expectation: 'valid' })
+    // The digest form's valid variants are written as YAML, the tag form's as JSON: check reads both as kubectl does.
+    for (const [variant, change] of validVariants) {
+      corpus.push({ label: `${name}: ${variant}`, object: { ...base, spec: change(base.spec) }, expectation: 'valid', ...(form === 'digest' ? { format: 'yaml' as const } : {}) })
+    }
+    for (const [variant, change] of yamlVariants) corpus.push({ label: `${name}: ${variant}`, object: { ...base, spec: change(base.spec) }, expectation: 'yaml', format: 'yaml' })
   }
 }
 
 t.test('the corpus breaks every constraint of the CRD', async (t) => {
   const all = constraintsOf(schema).map((constraint) => constraintKey(constraint, schema))
   const uncovered = all.filter((key) => !covered.has(key))
-  t.comment(`${all.length} constraints in ${crdFile}; corpus of ${corpus.length} documents (${corpus.filter((entry) => entry.expectation === 'valid').length} written valid, ${corpus.filter((entry) => entry.expectation === 'mutant').length} mutants)`)
+  t.comment(`${all.length} constraints in ${crdFile}; corpus of ${corpus.length} documents (${corpus.filter((entry) => entry.expectation === 'valid').length} written valid, ${corpus.filter((entry) => entry.expectation === 'mutant').length} mutants, ${corpus.filter((entry) => entry.expectation === 'yaml').length} YAML 1.1/1.2 traps; ${corpus.filter((entry) => entry.format === 'yaml').length} files in YAML)`)
   t.same(uncovered, [], 'every constraint is broken by at least one document (a new one needs a base value or a rule breaker)')
   t.ok(corpus.length >= 300, `at least 300 documents (${corpus.length})`)
 })
@@ -134,9 +139,9 @@ t.test('check --crd agrees with kube-apiserver and the webhooks on every documen
   await mkdir(documents)
   const labels = new Map<string, Entry>()
   for (const [index, entry] of corpus.entries()) {
-    const file = join(documents, `${String(index).padStart(4, '0')}.json`)
+    const file = join(documents, `${String(index).padStart(4, '0')}.${entry.format ?? 'json'}`)
     labels.set(file, entry)
-    await writeFile(file, JSON.stringify(entry.object))
+    await writeFile(file, entry.format === 'yaml' ? yamlText(entry.object) : JSON.stringify(entry.object))
   }
   const namespaces = new Set(corpus.map((entry) => (entry.object as Template).metadata.namespace))
   await Promise.all([...namespaces].map((namespace) => createNamespace(cluster, namespace)))
@@ -186,4 +191,25 @@ t.test('check --crd agrees with kube-apiserver and the webhooks on every documen
   t.same(unexpectedValid.map((file) => labels.get(file)?.label), [], 'the documents written valid are accepted by the apiserver (the corpus is what it claims)')
   t.ok(tally.accepted > 0 && tally.rejected > 0, 'both verdicts occur')
   t.ok(pathsCompared >= tally.rejected, 'the rejections name field paths (the comparison is not empty)')
+})
+
+t.test('a plain scalar JSON cannot carry stops both kubectl and check at the file', async (t) => {
+  const [base] = render(basesText, 'digest').filter((template) => template.metadata.name === 'every-field')
+  if (base === undefined) throw new Error('no every-field base')
+  const unconvertible = join(dir, 'unconvertible')
+  await mkdir(unconvertible)
+  let agreed = 0
+  for (const [index, scalar] of unconvertibleScalars.entries()) {
+    const file = join(unconvertible, `${index}.yaml`)
+    await writeFile(file, yamlText({ ...base, spec: env(base.spec, scalar) }))
+    const io = captureIo()
+    const code = await main(['check', '--crd', crdFile, file], io)
+    const kube = await cluster.kubectl(['create', '--dry-run=server', '-f', file])
+    const kubectlStops = kube.code !== 0 && kube.stderr.includes('error converting YAML to JSON')
+    const checkStops = code === 2 && io.err().includes('error converting YAML to JSON')
+    t.ok(kubectlStops, `kubectl stops at env value ${scalar}: ${kube.stderr.trim()}`)
+    t.ok(checkStops, `check stops at env value ${scalar}: ${io.err().trim()}`)
+    if (kubectlStops && checkStops) agreed++
+  }
+  t.comment(`unconvertible scalars: ${agreed}/${unconvertibleScalars.length} agree`)
 })
