@@ -23,6 +23,7 @@ import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { createNamespace, waitForWebhooks } from '../e2e/harness.js'
 import { constraintKey, constraintsOf, mutantsOf, type Json, type Schema } from './crd-corpus.js'
 import { ruleBreakers } from './crd-corpus-breakers.js'
+import { metadataVariants } from './crd-corpus-metadata.js'
 import { validVariants } from './crd-corpus-valid.js'
 import { env, unconvertibleScalars, yamlText, yamlVariants } from './crd-corpus-yaml.js'
 import { captureIo } from './io.js'
@@ -46,7 +47,11 @@ const repositories = ['pause', 'acme/agent', 'demos/agent-secret', 'claude-multi
 const tls = await writeTlsFiles(join(dir, 'tls'), { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
 await Promise.all([
   installCrd(cluster, crdFile),
-  ...repositories.flatMap((repo) => [pushImage(registry, image, repo, '1.0'), pushImage(registry, image, repo, '3.10')])
+  // One repository's tags one after the other: two uploads of the same blob at once can fail with DIGEST_INVALID.
+  ...repositories.map(async (repo) => {
+    await pushImage(registry, image, repo, '1.0')
+    await pushImage(registry, image, repo, '3.10')
+  })
 ])
 const webhook = await startWebhook({ tls, args: ['--insecure-registry', registry.host], config: { server: { shutdownDelaySeconds: 0 } }, t })
 await applyObjects(cluster, withUrlClientConfig(await shippedWebhookConfigurations(cluster), { baseUrl: webhook.url, caPem: tls.caPem }))
@@ -60,7 +65,7 @@ function render (text: string, form: 'tag' | 'digest'): Template[] {
   return parseAllDocuments(pinnedPause).map((document) => document.toJS() as Template)
 }
 
-interface Entry { label: string, object: Json, expectation: 'valid' | 'mutant' | 'yaml', format?: 'yaml' }
+interface Entry { label: string, object: Json, expectation: 'valid' | 'mutant' | 'yaml' | 'metadata', format?: 'yaml' }
 
 const crd = parse(await readFile(crdFile, 'utf8')) as { spec: { versions: Array<{ served: boolean, schema: { openAPIV3Schema: Schema } }> } }
 const schema = crd.spec.versions.find((version) => version.served)?.schema.openAPIV3Schema
@@ -82,6 +87,7 @@ for (const form of ['tag', 'digest'] as const) {
     for (const [variant, change] of validVariants) {
       corpus.push({ label: `${name}: ${variant}`, object: { ...base, spec: change(base.spec) }, expectation: 'valid', ...(form === 'digest' ? { format: 'yaml' as const } : {}) })
     }
+    if (form === 'tag') for (const [variant, change] of metadataVariants) corpus.push({ label: `${name}: metadata ${variant}`, object: { ...base, metadata: change(base.metadata) }, expectation: 'metadata' })
     for (const [variant, change] of yamlVariants) corpus.push({ label: `${name}: ${variant}`, object: { ...base, spec: change(base.spec) }, expectation: 'yaml', format: 'yaml' })
   }
 }
@@ -89,7 +95,7 @@ for (const form of ['tag', 'digest'] as const) {
 t.test('the corpus breaks every constraint of the CRD', async (t) => {
   const all = constraintsOf(schema).map((constraint) => constraintKey(constraint, schema))
   const uncovered = all.filter((key) => !covered.has(key))
-  t.comment(`${all.length} constraints in ${crdFile}; corpus of ${corpus.length} documents (${corpus.filter((entry) => entry.expectation === 'valid').length} written valid, ${corpus.filter((entry) => entry.expectation === 'mutant').length} mutants, ${corpus.filter((entry) => entry.expectation === 'yaml').length} YAML 1.1/1.2 traps; ${corpus.filter((entry) => entry.format === 'yaml').length} files in YAML)`)
+  t.comment(`${all.length} constraints in ${crdFile}; corpus of ${corpus.length} documents (${corpus.filter((entry) => entry.expectation === 'valid').length} written valid, ${corpus.filter((entry) => entry.expectation === 'mutant').length} mutants, ${corpus.filter((entry) => entry.expectation === 'yaml').length} YAML 1.1/1.2 traps, ${corpus.filter((entry) => entry.expectation === 'metadata').length} metadata variants; ${corpus.filter((entry) => entry.format === 'yaml').length} files in YAML)`)
   t.same(uncovered, [], 'every constraint is broken by at least one document (a new one needs a base value or a rule breaker)')
   t.ok(corpus.length >= 300, `at least 300 documents (${corpus.length})`)
 })
@@ -113,7 +119,19 @@ async function apiserverVerdicts (files: readonly string[]): Promise<Map<string,
   const verdicts = new Map<string, ApiserverVerdict>()
   const run = async (chunk: readonly string[]): Promise<void> => {
     const result = await cluster.kubectl(['create', '--dry-run=server', ...chunk.flatMap((file) => ['-f', file])], { timeoutMs: 300_000 })
-    const blocks = result.stderr.split(/^(?=Error from server|error: )/m).filter((block) => block.trim() !== '' && !block.startsWith('Warning: '))
+    // Files kubectl cannot even send (YAML that JSON cannot carry, JSON that ObjectMeta cannot hold) are listed on one
+    // line at the end: `[unable to decode "FILE": …, error parsing FILE: …]`, without the brackets when there is one.
+    const clientLine = /^(?:\[|error: )?(?=unable to decode|error parsing)/
+    for (const line of result.stderr.split('\n').filter((candidate) => clientLine.test(candidate))) {
+      const found = [...line.matchAll(/(?:unable to decode "([^"]+)"|error parsing ([^\s:]+)): /g)]
+      found.forEach((match, index) => {
+        const file = match[1] ?? match[2] ?? ''
+        const end = found[index + 1]?.index ?? line.length
+        verdicts.set(file, { accepted: false, text: `kubectl: ${line.slice(match.index, end).replace(/(, |\])$/, '')}` })
+      })
+    }
+    const serverSide = result.stderr.split('\n').filter((line) => !clientLine.test(line)).join('\n')
+    const blocks = serverSide.split(/^(?=Error from server|error: )/m).filter((block) => block.trim() !== '' && !block.startsWith('Warning: '))
     for (const block of blocks) {
       const file = /error when creating "([^"]+)"/.exec(block)?.[1]
       if (file === undefined) throw new Error(`kubectl printed an error for no file:\n${block}`)
@@ -122,7 +140,7 @@ async function apiserverVerdicts (files: readonly string[]): Promise<Map<string,
     for (const file of chunk) if (!verdicts.has(file)) verdicts.set(file, { accepted: true, text: '' })
     const created = result.stdout.split('\n').filter((line) => line.endsWith('(server dry run)')).length
     if (created !== chunk.filter((file) => verdicts.get(file)?.accepted === true).length) {
-      throw new Error(`kubectl created ${created} of ${chunk.length}, but ${blocks.length} failed:\n${result.stdout}\n${result.stderr}`)
+      throw new Error(`kubectl created ${created} of ${chunk.length}, but ${chunk.filter((file) => verdicts.get(file)?.accepted === false).length} failed:\n${result.stdout}\n${result.stderr}`)
     }
   }
   const queue = [...chunks]
