@@ -151,3 +151,23 @@ t.test('a mirror with a path prefix: Docker Hub references looked up at /v2/dock
     ['HEAD /v2/dockerhub-proxy/library/nginx/manifests/1.27 401', 'HEAD /v2/dockerhub-proxy/library/nginx/manifests/1.27 200'],
     'every request carries the prefix; the docker.io login answered the challenge')
 })
+
+t.test('a mirror path with token auth (Harbor): the token is asked for the prefixed repository', async (t) => {
+  const harbor = await startRegistry({ mode: 'token', t, tokenServer: { requireCredentials: true } })
+  await push(harbor, image, 'dockerhub-proxy/library/busybox', '1.36')
+  await developer('mirror-token', { auths: { 'https://index.docker.io/v1/': { username: harbor.username, password: harbor.password } } })
+  const mirrorConfig = join(dir, 'mirror-token.yaml')
+  await writeFile(mirrorConfig, JSON.stringify({
+    registries: [{ host: 'docker.io', mirror: `${harbor.baseUrl}/dockerhub-proxy`, caFile: harbor.caFile, allowedRealmHosts: [new URL(harbor.tokenServer.realm).host] }]
+  }))
+  harbor.resetRequests()
+  harbor.tokenServer.resetRequests()
+  const io = captureIo()
+  t.equal(await main(['resolve', '--config', mirrorConfig, '--timeout', '20', 'busybox:1.36'], io), 0, `exit 0 (${io.err()})`)
+  t.equal(io.out(), `busybox:1.36@${image.digest}\n`)
+  const tokens = harbor.tokenServer.requests()
+  t.same(tokens.map((request) => [request.scopes, request.username, request.status]),
+    [[['repository:dockerhub-proxy/library/busybox:pull'], harbor.username, 200]], 'one token, for the prefixed repository, bought with the docker.io login')
+  const requests = await harbor.waitForRequests((seen) => seen.some((request) => request.status === 200))
+  t.ok(requests.every((request) => request.path === '/v2/dockerhub-proxy/library/busybox/manifests/1.36'), requests.map((request) => request.path).join(', '))
+})
