@@ -1,7 +1,9 @@
 /**
  * Issue 15 §2: `check --crd` against the real thing. A corpus of ActorTemplates (the README's example and Substrate's
  * demo templates, each rendered to tag and to digest form, every constraint of the CRD broken on each of them where
- * it applies, and valid variants at the limits) goes through one `check --crd --output json` over a directory and
+ * it applies, valid variants at the limits, edge values (null, rune counts, fractions), pairs of faults, metadata as
+ * users write it, and YAML whose plain scalars YAML 1.1 and 1.2 read differently) goes through one
+ * `check --crd --output json` over a directory and
  * through a real kube-apiserver with the same CRD and the shipped webhooks installed (`kubectl create
  * --dry-run=server`, the webhook a local process pinning tags against a real registry). For every document the
  * verdict must agree and every field path the apiserver names must appear in check's output; the figure is printed
@@ -21,7 +23,7 @@ import { writeTlsFiles } from '../support/tls.js'
 import { applyObjects, shippedWebhookConfigurations, withUrlClientConfig } from '../support/webhook-configs.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { createNamespace, waitForWebhooks } from '../e2e/harness.js'
-import { constraintKey, constraintsOf, mutantsOf, type Json, type Schema } from './crd-corpus.js'
+import { combined, constraintKey, constraintsOf, mutantsOf, type Json, type Schema } from './crd-corpus.js'
 import { ruleBreakers } from './crd-corpus-breakers.js'
 import { metadataVariants } from './crd-corpus-metadata.js'
 import { validVariants } from './crd-corpus-valid.js'
@@ -65,7 +67,7 @@ function render (text: string, form: 'tag' | 'digest'): Template[] {
   return parseAllDocuments(pinnedPause).map((document) => document.toJS() as Template)
 }
 
-interface Entry { label: string, object: Json, expectation: 'valid' | 'mutant' | 'yaml' | 'metadata', format?: 'yaml' }
+interface Entry { label: string, object: Json, expectation: 'valid' | 'mutant' | 'pair' | 'yaml' | 'metadata', format?: 'yaml' }
 
 const crd = parse(await readFile(crdFile, 'utf8')) as { spec: { versions: Array<{ served: boolean, schema: { openAPIV3Schema: Schema } }> } }
 const schema = crd.spec.versions.find((version) => version.served)?.schema.openAPIV3Schema
@@ -78,9 +80,21 @@ for (const form of ['tag', 'digest'] as const) {
     const name = `${base.metadata.namespace}/${base.metadata.name} (${form})`
     corpus.push({ label: `${name}: as written`, object: base, expectation: 'valid' })
     // The edge probes (null, rune counts, fractions) on the base that sets every field; the others get the breakers.
-    for (const mutant of mutantsOf(name, base, schema, ruleBreakers, base.metadata.name === 'every-field')) {
+    const mutants = mutantsOf(name, base, schema, ruleBreakers, base.metadata.name === 'every-field')
+    for (const mutant of mutants) {
       covered.add(constraintKey(mutant.constraint, schema))
       corpus.push({ label: mutant.label, object: mutant.object, expectation: 'mutant' })
+    }
+    // Two faults at once: each broken rule beside a blocking schema error (the apiserver then skips CEL) and beside a
+    // non-blocking one (CEL still runs), where the ordering of the apiserver's checks shows.
+    if (base.metadata.name === 'every-field') {
+      const beside = ['enum', 'pattern'].map((keyword) => mutants.find((mutant) => mutant.constraint.keyword === keyword))
+      for (const rule of mutants.filter((mutant) => mutant.constraint.keyword.startsWith('rule:'))) {
+        for (const other of beside) {
+          const object = other === undefined ? undefined : combined(other, rule)
+          if (object !== undefined && other !== undefined) corpus.push({ label: `${rule.label} + ${other.constraint.path} ${other.constraint.keyword}`, object, expectation: 'pair' })
+        }
+      }
     }
     if (base.metadata.name !== 'every-field') continue
     // The digest form's valid variants are written as YAML, the tag form's as JSON: check reads both as kubectl does.
@@ -95,7 +109,7 @@ for (const form of ['tag', 'digest'] as const) {
 t.test('the corpus breaks every constraint of the CRD', async (t) => {
   const all = constraintsOf(schema).map((constraint) => constraintKey(constraint, schema))
   const uncovered = all.filter((key) => !covered.has(key))
-  t.comment(`${all.length} constraints in ${crdFile}; corpus of ${corpus.length} documents (${corpus.filter((entry) => entry.expectation === 'valid').length} written valid, ${corpus.filter((entry) => entry.expectation === 'mutant').length} mutants, ${corpus.filter((entry) => entry.expectation === 'yaml').length} YAML 1.1/1.2 traps, ${corpus.filter((entry) => entry.expectation === 'metadata').length} metadata variants; ${corpus.filter((entry) => entry.format === 'yaml').length} files in YAML)`)
+  t.comment(`${all.length} constraints in ${crdFile}; corpus of ${corpus.length} documents (${corpus.filter((entry) => entry.expectation === 'valid').length} written valid, ${corpus.filter((entry) => entry.expectation === 'mutant').length} mutants, ${corpus.filter((entry) => entry.expectation === 'pair').length} pairs of faults, ${corpus.filter((entry) => entry.expectation === 'yaml').length} YAML 1.1/1.2 traps, ${corpus.filter((entry) => entry.expectation === 'metadata').length} metadata variants; ${corpus.filter((entry) => entry.format === 'yaml').length} files in YAML)`)
   t.same(uncovered, [], 'every constraint is broken by at least one document (a new one needs a base value or a rule breaker)')
   t.ok(corpus.length >= 300, `at least 300 documents (${corpus.length})`)
 })

@@ -42,6 +42,16 @@ export interface Mutant {
   label: string
   constraint: Constraint
   object: JsonObject
+  /** where the base was changed, and to what: for composing two mutants */
+  path: Segment[]
+  replacement: Json
+}
+
+/** `first`'s change applied on top of `second`'s object; undefined when one path contains the other. */
+export function combined (first: Mutant, second: Mutant): JsonObject | undefined {
+  const prefix = (a: Segment[], b: Segment[]): boolean => a.every((segment, index) => b[index] === segment)
+  if (first.path.length === 0 || second.path.length === 0 || prefix(first.path, second.path) || prefix(second.path, first.path)) return undefined
+  return replaced(second.object, first.path, first.replacement)
 }
 
 /**
@@ -200,19 +210,19 @@ export function mutantsOf (name: string, base: JsonObject, schema: Schema, rules
     if (path.length > 0) {
       for (const breaker of keywordBreakers(node, value, rules)) {
         const constraint = { path: schemaPath(path), keyword: breaker.keyword }
-        mutants.push({ label: `${name}: ${constraint.path} ${breaker.keyword} (${breaker.how})`, constraint, object: replaced(base, path, breaker.replace) })
+        mutants.push({ label: `${name}: ${constraint.path} ${breaker.keyword} (${breaker.how})`, constraint, object: replaced(base, path, breaker.replace), path, replacement: breaker.replace })
       }
       if (edgeProbes) {
         for (const probe of edgeValues(node)) {
           const constraint = { path: schemaPath(path), keyword: `probe:${probe.keyword}` }
-          mutants.push({ label: `${name}: ${constraint.path} ${probe.keyword} (${probe.how})`, constraint, object: replaced(base, path, probe.replace) })
+          mutants.push({ label: `${name}: ${constraint.path} ${probe.keyword} (${probe.how})`, constraint, object: replaced(base, path, probe.replace), path, replacement: probe.replace })
         }
       }
     } else {
       for (const key of node.required ?? []) {
         if (value !== null && typeof value === 'object' && !Array.isArray(value) && key in value) {
           const constraint = { path: '', keyword: `required:${key}` }
-          mutants.push({ label: `${name}: required ${key}`, constraint, object: withoutKey(value, key) })
+          mutants.push({ label: `${name}: required ${key}`, constraint, object: withoutKey(value, key), path: [], replacement: withoutKey(value, key) })
         }
       }
     }
