@@ -11,7 +11,8 @@ const registrySchema = {
     host: { type: 'string', pattern: '^[A-Za-z0-9.\\-\\[\\]:]+$', minLength: 1 },
     insecure: { type: 'boolean', default: false },
     caFile: { type: 'string', minLength: 1 },
-    mirror: { type: 'string', pattern: '^https?://[^/?#]+/?$' },
+    // a path is a proxy project (Harbor, Artifactory): https://harbor.corp.example/dockerhub-proxy
+    mirror: { type: 'string', pattern: '^https?://[^/?#]+(/[^?#]*)?$' },
     allowLinkLocal: { type: 'boolean', default: false },
     allowedRealmHosts: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] }
   }

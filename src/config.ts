@@ -18,7 +18,8 @@ export interface RegistryConfig {
   insecure: boolean
   /** PEM bundle trusted in addition to the system roots */
   caFile?: string
-  /** look this registry up at another base URL (e.g. http://kind-registry:5000); the written reference is unchanged */
+  /** look this registry up at another base URL (e.g. http://kind-registry:5000, or with a proxy project's path:
+   * https://harbor.corp.example/dockerhub-proxy); the written reference is unchanged */
   mirror?: string
   /** allow this registry (or its mirror) to live on a link-local address; off by default against SSRF */
   allowLinkLocal: boolean

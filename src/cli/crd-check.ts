@@ -50,6 +50,10 @@ function asPinned (object: Record<string, unknown>, tags: ReadonlySet<string>): 
   return copy
 }
 
+// kubectl reads YAML 1.1 (kubectl-yaml.ts): a string field holding a boolean or number was most likely meant as text.
+const yamlTypeSurprise = /must be of type string: "(boolean|integer|number)"$/
+const yamlHint = 'hint: kubectl reads YAML 1.1, where unquoted yes, no, on, off, y and n are booleans and 0755, 1_000, 1e3 numbers; quote text values ("yes")'
+
 /** The apiserver's name for the error type (field.ErrorType: `FieldValueInvalid`, `FieldValueRequired`, …). */
 function fieldErrorType (type: CrdProblem['type']): string {
   return `FieldValue${type.charAt(0).toUpperCase()}${type.slice(1)}`
@@ -77,6 +81,7 @@ function crdLines (object: Record<string, unknown>, crds: readonly LoadedCrd[], 
     })
   ]
   const notes = verdict.unchecked.map((unchecked) => `note: ${formatUnchecked(unchecked)}`)
+  if (problems.some((problem) => yamlTypeSurprise.test(problem.message))) notes.push(yamlHint)
   return { problems, notes, blocking: verdict.unchecked.filter((unchecked) => !unchecked.transition).length }
 }
 

@@ -7,15 +7,17 @@ import { pinWarning } from '../admission/warnings.js'
 import { loadConfig } from '../config.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
+import { withDeveloperDockerConfig } from '../registry/credentials-developer.js'
 import { deadlineIn, type Resolution } from '../registry/types.js'
 import { applyEdits, InputError, noTemplatesError, readSources, templatesIn, type Edit, type Source } from './template-documents.js'
-import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
+import { dockerConfigHelp, ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
 
-export const pinUsage = `usage: actortemplate-webhook pin [--in-place] [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] FILE|DIR... (- for stdin)
+export const pinUsage = `usage: actortemplate-webhook pin [--in-place] [--config FILE] [--insecure-registry HOST[:PORT]]... [--no-docker-config] [--timeout SECONDS] FILE|DIR... (- for stdin)
 Resolves every tag in the ActorTemplates of the files to <as written>[:latest]@<digest>, exactly as the webhook would,
 and writes the documents back with comments, key order, quoting and other documents untouched: to stdout, or into
 each file with --in-place. Nothing is written unless every reference pins.
 --timeout SECONDS bounds the registry lookups: more than 0, at most 300, default 30.
+${dockerConfigHelp}
 Exit 0 on success, 1 when any reference cannot be pinned, 2 on usage or input errors.`
 
 async function writeAtomically (path: string, text: string): Promise<void> {
@@ -44,6 +46,7 @@ export async function runPin (args: readonly string[], io: Io): Promise<number> 
     'in-place': { type: 'boolean', short: 'i' },
     config: { type: 'string' },
     'insecure-registry': { type: 'string', multiple: true },
+    'no-docker-config': { type: 'boolean' },
     timeout: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -54,7 +57,7 @@ export async function runPin (args: readonly string[], io: Io): Promise<number> 
   const inPlace = values['in-place'] === true
   if (inPlace && positionals.includes('-')) throw new UsageError('--in-place cannot write to stdin; give file names')
   const timeoutSeconds = secondsOption(values.timeout, 'timeout', 30)
-  const config = loadConfig({ configFile: values.config, insecureRegistries: values['insecure-registry'] })
+  const config = withDeveloperDockerConfig(loadConfig({ configFile: values.config, insecureRegistries: values['insecure-registry'] }), values['no-docker-config'] !== true)
   const report = inPlace ? io.stdout : io.stderr
   try {
     const sources = await readSources(positionals, io)

@@ -4,12 +4,14 @@ import { parseReference } from '../images/reference.js'
 import { loadConfig } from '../config.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
+import { withDeveloperDockerConfig } from '../registry/credentials-developer.js'
 import { deadlineIn } from '../registry/types.js'
-import { ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
+import { dockerConfigHelp, ExitCode, type Io, parseCommandArgs, secondsOption, UsageError } from './usage.js'
 
-export const resolveUsage = `usage: actortemplate-webhook resolve [--config FILE] [--insecure-registry HOST[:PORT]]... [--timeout SECONDS] REF...
+export const resolveUsage = `usage: actortemplate-webhook resolve [--config FILE] [--insecure-registry HOST[:PORT]]... [--no-docker-config] [--timeout SECONDS] REF...
 Prints one pinned reference (<ref as written>[:latest]@<digest>) per line, in the order given.
 --timeout SECONDS bounds the registry lookups: more than 0, at most 300, default 30.
+${dockerConfigHelp}
 Exit 0 when all resolve, 1 when any fails (each error on stderr), 2 on usage errors.`
 
 /**
@@ -27,6 +29,7 @@ export async function runResolve (args: readonly string[], io: Io): Promise<numb
   const { values, positionals } = parseCommandArgs(args, {
     config: { type: 'string' },
     'insecure-registry': { type: 'string', multiple: true },
+    'no-docker-config': { type: 'boolean' },
     timeout: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -36,7 +39,7 @@ export async function runResolve (args: readonly string[], io: Io): Promise<numb
   }
   if (positionals.length === 0) throw new UsageError('resolve needs at least one image reference')
   const timeoutSeconds = secondsOption(values.timeout, 'timeout', 30)
-  const config = loadConfig({ configFile: values.config, insecureRegistries: values['insecure-registry'] })
+  const config = withDeveloperDockerConfig(loadConfig({ configFile: values.config, insecureRegistries: values['insecure-registry'] }), values['no-docker-config'] !== true)
   const stack = createRegistryStack(config, credentialsFromConfig(config, (problem) => io.stderr(`warning: ${problem}\n`)))
   try {
     const results = await stack.resolver.resolveAll(positionals, deadlineIn(timeoutSeconds * 1000))

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { isScalar, parseAllDocuments, Scalar, type Document } from 'yaml'
 import { actorTemplateKind } from '../admission/target.js'
 import { fieldPath, isRecord } from '../admission/images.js'
+import { kubectlValue, YamlToJsonError } from './kubectl-yaml.js'
 import { type Io, UsageError } from './usage.js'
 
 /**
@@ -100,7 +101,14 @@ export function templatesIn (sources: readonly Source[]): { templates: TemplateD
   for (const source of sources) {
     source.documents.forEach((document, documentIndex) => {
       const where = `${source.name}${source.documents.length > 1 ? `#${documentIndex + 1}` : ''}`
-      const value: unknown = document.toJS()
+      // What kubectl will send, not what a YAML 1.2 reader sees (`value: yes` is a boolean to kubectl).
+      let value: unknown
+      try {
+        value = kubectlValue(document)
+      } catch (error) {
+        if (error instanceof YamlToJsonError) throw new InputError(`${where}: kubectl cannot send this document: ${error.message}`)
+        throw error
+      }
       const candidates: Array<[Array<string | number>, unknown]> = isRecord(value) && value['kind'] === 'List' && Array.isArray(value['items'])
         ? value['items'].map((item, index) => [['items', index], item])
         : [[[], value]]

@@ -39,3 +39,7 @@ export function secondsOption (value: string | undefined, name: string, fallback
   }
   return seconds
 }
+
+/** pin and resolve: the developer's own registry logins (src/registry/credentials-developer.ts), unless told not to. */
+export const dockerConfigHelp = `The logins of $DOCKER_CONFIG/config.json, else ~/.docker/config.json, are used (auths, credHelpers and
+credsStore through docker-credential-<name>, as docker does) after the config's own; --no-docker-config leaves them out.`

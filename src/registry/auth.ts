@@ -3,7 +3,7 @@ import { ErrorCode, RegistryError } from '../errors.js'
 import { BodyLimit } from './body-limits.js'
 import type { Challenge } from './challenge.js'
 import { normaliseAuthKey, type Credential, type CredentialSource } from './credentials.js'
-import { mayCarryCredentials, type Endpoint } from './endpoint.js'
+import { mayCarryCredentials, repositoryAt, type Endpoint } from './endpoint.js'
 import { realmMayReceiveCredentials, usableRealm, withheldBecause } from './realm-policy.js'
 import { describeTransportError } from './transport-errors.js'
 import type { Transport } from './transport.js'
@@ -107,7 +107,7 @@ export class Authenticator {
       ? credential
       : undefined
     const withheld = credential === undefined || usable !== undefined ? undefined : withheldBecause(realm, endpoint)
-    const wantedScope = scope ?? `repository:${repository}:pull`
+    const wantedScope = scope ?? `repository:${repositoryAt(endpoint, repository)}:pull`
     const key = [realm.href, known.service ?? '', wantedScope, usable === undefined ? '' : `${usable.source}|${usable.username}`].join('\n')
     const cached = this.#tokens.get(key)
     if (cached !== undefined && cached.expiresAt > this.#now()) return { header: `Bearer ${cached.token}`, source: usable?.source ?? 'anonymous', advice: usable?.advice }

@@ -31,7 +31,10 @@ export function credentialsFromConfig (config: Pick<Config, 'credentials'>, onPr
   })
   return new ChainedCredentials([
     ...secrets,
-    ...credentials.dockerConfigFiles.map((path) => new DockerConfigFile(path, onProblem)),
+    ...credentials.dockerConfigFiles.map((path) => new DockerConfigFile(path, onProblem, undefined, undefined, {
+      timeoutMs: credentials.helpers.timeoutSeconds * 1000,
+      cacheMs: credentials.helpers.cacheSeconds * 1000
+    })),
     ...providers
   ])
 }

@@ -3,7 +3,7 @@ import { ErrorCode, RegistryError, type RegistryErrorFacts } from '../errors.js'
 import type { Authenticator, Authorization } from './auth.js'
 import { BodyLimit, truncateForMessage } from './body-limits.js'
 import { parseChallenges } from './challenge.js'
-import type { Endpoint } from './endpoint.js'
+import { repositoryAt, type Endpoint } from './endpoint.js'
 import { describeTransportError } from './transport-errors.js'
 import type { HttpResponse, Transport } from './transport.js'
 import { manifestAccept } from './types.js'
@@ -34,7 +34,7 @@ export class ManifestClient {
 
   async lookup (endpoint: Endpoint, repository: string, tag: string, signal: AbortSignal): Promise<ManifestDigest> {
     const facts: RegistryErrorFacts = { registry: endpoint.registry, repository, reference: tag }
-    const url = new URL(`/v2/${repository}/manifests/${tag}`, endpoint.baseUrl)
+    const url = new URL(`/v2/${repositoryAt(endpoint, repository)}/manifests/${tag}`, endpoint.baseUrl)
     const state = { requests: 0 }
     let auth = await this.options.authenticator.initial(endpoint, repository, tag, signal)
     facts.credentialSource = auth.source

@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { main } from '../../src/cli/main.js'
@@ -94,4 +95,30 @@ t.test('bad --crd files are input errors, exit 2', async (t) => {
     t.equal(await main(['check', '--crd', file, 'examples/agent.yaml'], io), 2, file)
     t.match(io.err(), message)
   }
+})
+
+t.test('YAML is judged as kubectl sends it: an unquoted yes is a boolean, with a hint to quote it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'atw-check-yaml-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const template = (value: string): string => `apiVersion: ate.dev/v1alpha1
+kind: ActorTemplate
+metadata: {name: agent, namespace: team-a}
+spec:
+  pauseImage: registry.k8s.io/pause:3.10
+  snapshotsConfig: {location: gs://acme/snapshots}
+  containers:
+  - name: agent
+    image: ghcr.io/acme/agent:1.4
+    env:
+    - {name: VERBOSE, value: ${value}}
+`
+  await writeFile(join(dir, 'unquoted.yaml'), template('yes'))
+  await writeFile(join(dir, 'quoted.yaml'), template('"yes"'))
+  const unquoted = captureIo()
+  t.equal(await main(['check', '--crd', rulesCrd, join(dir, 'unquoted.yaml')], unquoted), 1)
+  t.match(unquoted.out(), 'spec.containers[0].env[0].value: Invalid value: "boolean": spec.containers[0].env[0].value in body must be of type string: "boolean"')
+  t.match(unquoted.out(), '  hint: kubectl reads YAML 1.1, where unquoted yes, no, on, off, y and n are booleans and 0755, 1_000, 1e3 numbers; quote text values ("yes")')
+  const quoted = captureIo()
+  t.equal(await main(['check', '--crd', rulesCrd, join(dir, 'quoted.yaml')], quoted), 0, quoted.out())
+  t.notMatch(quoted.out(), /hint: kubectl reads YAML 1.1/)
 })
