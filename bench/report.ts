@@ -1,5 +1,7 @@
 import type { ColdFigures } from './cold.js'
 import type { DigesterFigures } from './digester.js'
+import type { NetworkFigures } from './network.js'
+import { networkTargets, printableNetwork } from './network-report.js'
 import { round } from './stats.js'
 import type { LevelFigures } from './warm.js'
 
@@ -35,6 +37,9 @@ export interface Results {
   startup_runs_ms: number[]
   /** resident set of a fresh server right after /readyz turned 200, before any admission */
   idle_rss_mb: number
+  network: NetworkFigures['network']
+  first_admission: NetworkFigures['first_admission']
+  idle_admission: NetworkFigures['idle_admission']
   targets: Target[]
   meta: Record<string, unknown>
 }
@@ -50,6 +55,7 @@ export interface Measured {
   startupRuns: number[]
   idleRssMb: number
   templateImages: number
+  network: NetworkFigures
   meta: Record<string, unknown>
 }
 
@@ -81,7 +87,8 @@ export function buildResults (measured: Measured): Results {
     ...measured.digester.cold.map((mode) => atMost(`cold latency ours ÷ k8s-digester, ${mode.mode}`, mode.latency_ratio, 1 / 3)),
     atLeast(`warm throughput ours ÷ k8s-digester, c=${measured.digester.warm.concurrency}`, measured.digester.warm.throughput_ratio, 20),
     atMost('peak RSS under warm load', measured.peakRssMb, 100, ' MB'),
-    atMost('start to /readyz 200', measured.readyMs, 1000, ' ms')
+    atMost('start to /readyz 200', measured.readyMs, 1000, ' ms'),
+    ...networkTargets(measured.network)
   ]
   return {
     warm: {
@@ -112,6 +119,7 @@ export function buildResults (measured: Measured): Results {
     ready_ms: measured.readyMs,
     startup_runs_ms: measured.startupRuns,
     idle_rss_mb: measured.idleRssMb,
+    ...measured.network,
     targets,
     meta: measured.meta
   }
@@ -167,6 +175,7 @@ export function printable (results: Results): string {
     `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×` +
       ` (server CPU per admission ${f(digester.warm.ours_cpu_us, 0)} µs vs ${f(digester.warm.digester_cpu_us, 0)} µs)`,
     '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB (floor ${f(results.floor_rss_mb, 1)} MB; idle after start: ${f(results.idle_rss_mb, 1)} MB); start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
+    '', printableNetwork(results),
     '', targets
   ].join('\n')
 }

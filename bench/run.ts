@@ -7,11 +7,14 @@ import { fileURLToPath } from 'node:url'
 import { writeTlsFiles } from '../test/support/tls.js'
 import { benchCold } from './cold.js'
 import { benchDigester } from './digester.js'
+import { benchNetwork, type NetworkFigures, type NetworkOptions } from './network.js'
+import { printableNetwork } from './network-report.js'
 import { pinnedCore } from './processes.js'
 import { startBenchRegistry, type BenchRegistry } from './registry.js'
 import { buildResults, printable, rounded } from './report.js'
 import type { Workspace } from './servers.js'
 import { benchStartup } from './startup.js'
+import { buildToxiproxy, startToxiproxy } from './toxiproxy.js'
 import { benchWarm } from './warm.js'
 
 /**
@@ -23,7 +26,8 @@ import { benchWarm } from './warm.js'
  * BENCH_PIN=0     do not pin servers to a core of their own
  * BENCH_NODE_ARGS extra node flags for our server (space-separated), e.g. "--max-semi-space-size=4"
  * BENCH_OUR_MAIN=F run our server from F instead of the freshly compiled src (node_modules/.cache/atw-bench/dist/main.js)
- * BENCH_ONLY=S    run one section (startup, warm, cold, digester), print its figures, leave results.json alone
+ * BENCH_ONLY=S    run one section (startup, warm, cold, digester, network), print its figures, leave results.json alone
+ * BENCH_IDLE_SECONDS=N  the network section's idle period (default 60, the issue's figure)
  * BENCH_KEEP=1    keep the work directory (configs, server logs)
  */
 
@@ -36,6 +40,13 @@ const digesterAdmissions = quick ? 5 : 20
 const digesterConcurrency = 16
 const startupRuns = quick ? 3 : 7
 const only = process.env['BENCH_ONLY']
+const networkOptions = (log: (line: string) => void): NetworkOptions => ({
+  oursSamples: quick ? 5 : 15,
+  digesterSamples: (rttMs) => quick ? 2 : rttMs >= 80 ? 5 : 9,
+  firstRuns: quick ? 1 : 3,
+  idleSeconds: Number(process.env['BENCH_IDLE_SECONDS'] ?? 60),
+  log
+})
 
 // Read before pinSelf() narrows this process's affinity, which availableParallelism() honours.
 const machineCpus = availableParallelism()
@@ -46,7 +57,7 @@ const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
  * may be building or testing dist/ at the same moment. node_modules/.cache resolves the same dependencies and is
  * outside every lint and git path.
  */
-async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string }> {
+async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string, toxiproxyBinary: string }> {
   const outDir = join(repoRoot, 'node_modules', '.cache', 'atw-bench')
   log(`compiling src (tsc -p tsconfig.build.json --outDir ${relative(repoRoot, outDir)}/dist)`)
   await rm(join(outDir, 'dist'), { recursive: true, force: true })
@@ -61,7 +72,9 @@ async function build (): Promise<{ ourMain: string, digesterBinary: string, dige
   const digesterBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-digester.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
     .toString().trim().split('\n').at(-1) ?? ''
   const digesterVersion = /\/digester\/([^/]+)\/digester$/.exec(digesterBinary)?.[1] ?? 'unknown'
-  return { ourMain, digesterBinary, digesterVersion }
+  log('toxiproxy (scripts/build-toxiproxy.sh; cached after the first build)')
+  const toxiproxyBinary = buildToxiproxy(repoRoot)
+  return { ourMain, digesterBinary, digesterVersion, toxiproxyBinary }
 }
 
 function gitDescribe (): string {
@@ -84,7 +97,7 @@ function pinSelf (): void {
 async function main (): Promise<void> {
   const major = Number(process.versions.node.split('.')[0])
   if (major !== 24) log(`warning: running on Node ${process.versions.node}; the project targets Node 24 (use npm run bench)`)
-  const { ourMain, digesterBinary, digesterVersion } = await build()
+  const { ourMain, digesterBinary, digesterVersion, toxiproxyBinary } = await build()
   const dir = await mkdtemp(join(tmpdir(), 'atw-bench-'))
   const profileDir = process.env['BENCH_PROFILE']
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
@@ -112,16 +125,26 @@ async function main (): Promise<void> {
     const token = await startBenchRegistry('token', join(dir, 'token'))
     registries.push(token)
     pinSelf()
+    const network = async (): Promise<Awaited<ReturnType<typeof benchNetwork>>> => {
+      const toxiproxy = await startToxiproxy(toxiproxyBinary, join(dir, 'toxiproxy.log'))
+      try {
+        return await benchNetwork(work, [http, token], toxiproxy, networkOptions(log))
+      } finally {
+        await toxiproxy.close()
+      }
+    }
     if (only !== undefined) {
       const sections: Record<string, () => Promise<unknown>> = {
         startup: async () => await benchStartup(work, http, startupRuns),
         warm: async () => await benchWarm(work, http, levels, timing, log),
         cold: async () => [await benchCold(work, http, coldAdmissions, 100), await benchCold(work, token, coldAdmissions, 100)],
-        digester: async () => await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log)
+        digester: async () => await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log),
+        network: async () => await network()
       }
       const section = sections[only]
       if (section === undefined) throw new Error(`BENCH_ONLY must be one of ${Object.keys(sections).join(', ')}`)
       const figures = rounded(await section())
+      if (only === 'network') process.stderr.write(`${printableNetwork(figures as NetworkFigures)}\n`)
       process.stdout.write(`${JSON.stringify(figures, (key, value: unknown) => key === 'answer' ? undefined : value, 2)}\n`)
       return
     }
@@ -137,6 +160,8 @@ async function main (): Promise<void> {
     }
     log(`k8s-digester ${digesterVersion} as a webhook against a real kube-apiserver`)
     const digester = await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log)
+    log('across a round trip: toxiproxy at 0, 20 and 80 ms, both registries, k8s-digester alongside')
+    const networkFigures = await network()
 
     const results = rounded(buildResults({
       levels: warm.levels,
@@ -149,6 +174,7 @@ async function main (): Promise<void> {
       startupRuns: startup.runs,
       idleRssMb: startup.idle_rss_mb,
       templateImages: http.images.length,
+      network: networkFigures,
       meta: {
         date: new Date().toISOString(),
         commit: gitDescribe(),
