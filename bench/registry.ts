@@ -16,6 +16,8 @@ export interface BenchRegistry {
   registry: Registry
   /** pauseImage first, then the four containers; tags only, as a user writes them */
   images: string[]
+  /** the five above and five more (single OCI manifests), for the network section's 10-image templates */
+  tenImages: string[]
   /** the digest each image must pin to, by reference */
   digests: Map<string, string>
   /** a directory holding config.json with the registry user's credentials (token mode), for DOCKER_CONFIG */
@@ -33,16 +35,20 @@ const repositories: Array<[string, string, () => ReturnType<typeof buildOciImage
   ['acme/proxy', '0.9', () => buildDockerManifestList()],
   ['acme/tools', '2026.11', () => buildOciImage()]
 ]
+const moreRepositories: Array<[string, string, () => ReturnType<typeof buildOciImage>]> =
+  [1, 2, 3, 4, 5].map((index) => [`acme/extra-${index}`, `1.${index}`, () => buildOciImage()])
 
 export async function startBenchRegistry (mode: BenchMode, dir: string): Promise<BenchRegistry> {
   const registry = await startRegistry({ mode })
   try {
     const digests = new Map<string, string>()
     const images: string[] = []
-    for (const [repository, tag, build] of repositories) {
+    const tenImages: string[] = []
+    for (const [repository, tag, build] of [...repositories, ...moreRepositories]) {
       const pushed = await push(registry, build(), repository, tag)
       const reference = `${registry.host}/${repository}:${tag}`
-      images.push(reference)
+      if (images.length < repositories.length) images.push(reference)
+      tenImages.push(reference)
       digests.set(reference, pushed.digest)
     }
     const auths = registry.username === undefined || registry.password === undefined
@@ -53,7 +59,7 @@ export async function startBenchRegistry (mode: BenchMode, dir: string): Promise
     const settings = registry.tls ? { host: registry.host, caFile: registry.caFile } : { host: registry.host, insecure: true }
     registry.resetRequests()
     registry.tokenServer?.resetRequests()
-    return { mode, registry, images, digests, dockerConfigDir: dir, dockerConfigFile, settings, close: async () => { await registry.close() } }
+    return { mode, registry, images, tenImages, digests, dockerConfigDir: dir, dockerConfigFile, settings, close: async () => { await registry.close() } }
   } catch (error) {
     await registry.close()
     throw error

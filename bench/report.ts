@@ -1,5 +1,7 @@
 import type { ColdFigures } from './cold.js'
 import type { DigesterFigures } from './digester.js'
+import type { NetworkFigures } from './network.js'
+import { networkTargets, printableNetwork } from './network-report.js'
 import { round } from './stats.js'
 import type { LevelFigures } from './warm.js'
 
@@ -35,6 +37,11 @@ export interface Results {
   startup_runs_ms: number[]
   /** resident set of a fresh server right after /readyz turned 200, before any admission */
   idle_rss_mb: number
+  network: NetworkFigures['network']
+  first_admission: NetworkFigures['first_admission']
+  idle_admission: NetworkFigures['idle_admission']
+  /** issue 17 §3: peak RSS (VmHWM) per case; `idle` is the resident set of a fresh process */
+  memory: Record<string, { peak_mb: number, load: string }>
   targets: Target[]
   meta: Record<string, unknown>
 }
@@ -50,6 +57,8 @@ export interface Measured {
   startupRuns: number[]
   idleRssMb: number
   templateImages: number
+  network: NetworkFigures
+  memory: Record<string, { peak_mb: number, load: string }>
   meta: Record<string, unknown>
 }
 
@@ -63,6 +72,17 @@ function atMost (name: string, value: number, goal: number, unit = ''): Target {
 
 function exactly (name: string, value: number, goal: number): Target {
   return { name, value, goal: `= ${goal}`, met: value === goal, ...(value === goal ? {} : { shortfall: `${round(value, 3)} instead of ${goal}` }) }
+}
+
+/** Issue 17 §3: 30% headroom under the pod's 256 Mi limit, a small idle process, and little above the bare floor. */
+function memoryTargets (memory: Measured['memory']): Target[] {
+  const floor = memory['floor_warm_c64']?.peak_mb ?? Number.NaN
+  return [
+    ...Object.entries(memory).filter(([name]) => name !== 'idle' && name !== 'floor_warm_c64')
+      .map(([name, entry]) => atMost(`peak RSS, ${name.replaceAll('_', ' ')}`, entry.peak_mb, 180, ' MB')),
+    atMost('idle RSS', memory['idle']?.peak_mb ?? Number.NaN, 85, ' MB'),
+    atMost('warm peak RSS (c=64) − floor peak RSS', (memory['warm_c64']?.peak_mb ?? Number.NaN) - floor, 25, ' MB')
+  ]
 }
 
 const worst = (values: number[], pick: (a: number, b: number) => number): number => values.reduce((a, b) => pick(a, b))
@@ -81,7 +101,9 @@ export function buildResults (measured: Measured): Results {
     ...measured.digester.cold.map((mode) => atMost(`cold latency ours ÷ k8s-digester, ${mode.mode}`, mode.latency_ratio, 1 / 3)),
     atLeast(`warm throughput ours ÷ k8s-digester, c=${measured.digester.warm.concurrency}`, measured.digester.warm.throughput_ratio, 20),
     atMost('peak RSS under warm load', measured.peakRssMb, 100, ' MB'),
-    atMost('start to /readyz 200', measured.readyMs, 1000, ' ms')
+    atMost('start to /readyz 200', measured.readyMs, 1000, ' ms'),
+    ...networkTargets(measured.network),
+    ...memoryTargets(measured.memory)
   ]
   return {
     warm: {
@@ -112,6 +134,8 @@ export function buildResults (measured: Measured): Results {
     ready_ms: measured.readyMs,
     startup_runs_ms: measured.startupRuns,
     idle_rss_mb: measured.idleRssMb,
+    ...measured.network,
+    memory: measured.memory,
     targets,
     meta: measured.meta
   }
@@ -167,6 +191,8 @@ export function printable (results: Results): string {
     `warm c=${digester.warm.concurrency} (${digester.warm.registry} registry): ours ${f(digester.warm.ours_rps, 0)} req/s, digester ${f(digester.warm.digester_rps, 1)} req/s → ${f(digester.warm.throughput_ratio, 1)}×` +
       ` (server CPU per admission ${f(digester.warm.ours_cpu_us, 0)} µs vs ${f(digester.warm.digester_cpu_us, 0)} µs)`,
     '', `peak RSS under warm load: ${f(results.rss_mb, 1)} MB (floor ${f(results.floor_rss_mb, 1)} MB; idle after start: ${f(results.idle_rss_mb, 1)} MB); start → /readyz 200: ${f(results.ready_ms, 0)} ms (runs: ${results.startup_runs_ms.map((ms) => f(ms, 0)).join(', ')})`,
+    '', printableNetwork(results),
+    '', 'Peak RSS (VmHWM) by case', table([['case', 'peak', 'load'], ...Object.entries(results.memory).map(([name, entry]) => [name, `${f(entry.peak_mb, 1)} MB`, entry.load])]),
     '', targets
   ].join('\n')
 }

@@ -1,17 +1,22 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeTlsFiles } from '../test/support/tls.js'
 import { benchCold } from './cold.js'
 import { benchDigester } from './digester.js'
+import { writeCharts } from './charts.js'
+import { benchHostileMemory, idleMemory, type MemoryOptions } from './memory.js'
+import { benchNetwork, type NetworkFigures, type NetworkOptions } from './network.js'
+import { printableNetwork } from './network-report.js'
 import { pinnedCore } from './processes.js'
 import { startBenchRegistry, type BenchRegistry } from './registry.js'
 import { buildResults, printable, rounded } from './report.js'
 import type { Workspace } from './servers.js'
 import { benchStartup } from './startup.js'
+import { buildToxiproxy, startToxiproxy } from './toxiproxy.js'
 import { benchWarm } from './warm.js'
 
 /**
@@ -23,7 +28,9 @@ import { benchWarm } from './warm.js'
  * BENCH_PIN=0     do not pin servers to a core of their own
  * BENCH_NODE_ARGS extra node flags for our server (space-separated), e.g. "--max-semi-space-size=4"
  * BENCH_OUR_MAIN=F run our server from F instead of the freshly compiled src (node_modules/.cache/atw-bench/dist/main.js)
- * BENCH_ONLY=S    run one section (startup, warm, cold, digester), print its figures, leave results.json alone
+ * BENCH_ONLY=S    run one section (startup, warm, cold, digester, network, memory), print its figures, leave results.json alone;
+ *                 BENCH_ONLY=charts renders the charts again from bench/results.json
+ * BENCH_IDLE_SECONDS=N  the network section's idle period (default 60, the issue's figure)
  * BENCH_KEEP=1    keep the work directory (configs, server logs)
  */
 
@@ -36,6 +43,17 @@ const digesterAdmissions = quick ? 5 : 20
 const digesterConcurrency = 16
 const startupRuns = quick ? 3 : 7
 const only = process.env['BENCH_ONLY']
+const memoryOptions = (log: (line: string) => void): MemoryOptions => ({
+  admissions: quick ? { manyImages: 50, manyHosts: 20, tokens60k: 20, tokens4m: 5 } : { manyImages: 400, manyHosts: 200, tokens60k: 150, tokens4m: 20 },
+  log
+})
+const networkOptions = (log: (line: string) => void): NetworkOptions => ({
+  oursSamples: quick ? 5 : 15,
+  digesterSamples: (rttMs) => quick ? 2 : rttMs >= 80 ? 5 : 9,
+  firstRuns: quick ? 1 : 3,
+  idleSeconds: Number(process.env['BENCH_IDLE_SECONDS'] ?? 60),
+  log
+})
 
 // Read before pinSelf() narrows this process's affinity, which availableParallelism() honours.
 const machineCpus = availableParallelism()
@@ -46,7 +64,7 @@ const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
  * may be building or testing dist/ at the same moment. node_modules/.cache resolves the same dependencies and is
  * outside every lint and git path.
  */
-async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string }> {
+async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string, toxiproxyBinary: string }> {
   const outDir = join(repoRoot, 'node_modules', '.cache', 'atw-bench')
   log(`compiling src (tsc -p tsconfig.build.json --outDir ${relative(repoRoot, outDir)}/dist)`)
   await rm(join(outDir, 'dist'), { recursive: true, force: true })
@@ -61,7 +79,9 @@ async function build (): Promise<{ ourMain: string, digesterBinary: string, dige
   const digesterBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-digester.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
     .toString().trim().split('\n').at(-1) ?? ''
   const digesterVersion = /\/digester\/([^/]+)\/digester$/.exec(digesterBinary)?.[1] ?? 'unknown'
-  return { ourMain, digesterBinary, digesterVersion }
+  log('toxiproxy (scripts/build-toxiproxy.sh; cached after the first build)')
+  const toxiproxyBinary = buildToxiproxy(repoRoot)
+  return { ourMain, digesterBinary, digesterVersion, toxiproxyBinary }
 }
 
 function gitDescribe (): string {
@@ -82,9 +102,14 @@ function pinSelf (): void {
 }
 
 async function main (): Promise<void> {
+  if (only === 'charts') {
+    const results = JSON.parse(await readFile(join(repoRoot, 'bench', 'results.json'), 'utf8')) as Parameters<typeof writeCharts>[0]
+    for (const file of await writeCharts(results, join(repoRoot, 'bench'))) log(`wrote ${relative(repoRoot, file)}`)
+    return
+  }
   const major = Number(process.versions.node.split('.')[0])
   if (major !== 24) log(`warning: running on Node ${process.versions.node}; the project targets Node 24 (use npm run bench)`)
-  const { ourMain, digesterBinary, digesterVersion } = await build()
+  const { ourMain, digesterBinary, digesterVersion, toxiproxyBinary } = await build()
   const dir = await mkdtemp(join(tmpdir(), 'atw-bench-'))
   const profileDir = process.env['BENCH_PROFILE']
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
@@ -112,16 +137,27 @@ async function main (): Promise<void> {
     const token = await startBenchRegistry('token', join(dir, 'token'))
     registries.push(token)
     pinSelf()
+    const network = async (): Promise<Awaited<ReturnType<typeof benchNetwork>>> => {
+      const toxiproxy = await startToxiproxy(toxiproxyBinary, join(dir, 'toxiproxy.log'))
+      try {
+        return await benchNetwork(work, [http, token], toxiproxy, networkOptions(log))
+      } finally {
+        await toxiproxy.close()
+      }
+    }
     if (only !== undefined) {
       const sections: Record<string, () => Promise<unknown>> = {
         startup: async () => await benchStartup(work, http, startupRuns),
         warm: async () => await benchWarm(work, http, levels, timing, log),
         cold: async () => [await benchCold(work, http, coldAdmissions, 100), await benchCold(work, token, coldAdmissions, 100)],
-        digester: async () => await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log)
+        digester: async () => await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log),
+        network: async () => await network(),
+        memory: async () => ({ idle: await idleMemory(work, http), ...await benchHostileMemory(work, http, memoryOptions(log)) })
       }
       const section = sections[only]
       if (section === undefined) throw new Error(`BENCH_ONLY must be one of ${Object.keys(sections).join(', ')}`)
       const figures = rounded(await section())
+      if (only === 'network') process.stderr.write(`${printableNetwork(figures as NetworkFigures)}\n`)
       process.stdout.write(`${JSON.stringify(figures, (key, value: unknown) => key === 'answer' ? undefined : value, 2)}\n`)
       return
     }
@@ -137,6 +173,17 @@ async function main (): Promise<void> {
     }
     log(`k8s-digester ${digesterVersion} as a webhook against a real kube-apiserver`)
     const digester = await benchDigester(work, digesterVersion, { http, token }, digesterAdmissions, digesterConcurrency, timing, log)
+    log('across a round trip: toxiproxy at 0, 20 and 80 ms, both registries, k8s-digester alongside')
+    const { cold_burst_memory: coldBurstMemory, ...networkFigures } = await network()
+    log('memory: the hostile cases, each in a fresh process')
+    const hostileMemory = await benchHostileMemory(work, http, memoryOptions(log))
+    const memory = {
+      idle: { peak_mb: startup.idle_rss_mb, load: 'none: VmRSS when /readyz first answered 200 (start-up section, median)' },
+      warm_c64: { peak_mb: warm.peakRssMb, load: 'the warm rounds at c = 1, 16, 64' },
+      floor_warm_c64: { peak_mb: warm.floorPeakRssMb, load: 'the bare-fastify floor under the same rounds' },
+      cold_80ms_100x10: coldBurstMemory,
+      ...hostileMemory
+    }
 
     const results = rounded(buildResults({
       levels: warm.levels,
@@ -149,6 +196,8 @@ async function main (): Promise<void> {
       startupRuns: startup.runs,
       idleRssMb: startup.idle_rss_mb,
       templateImages: http.images.length,
+      network: networkFigures,
+      memory,
       meta: {
         date: new Date().toISOString(),
         commit: gitDescribe(),
@@ -170,6 +219,7 @@ async function main (): Promise<void> {
     }))
     const file = join(repoRoot, 'bench', 'results.json')
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`)
+    for (const chart of await writeCharts(results, join(repoRoot, 'bench'))) log(`wrote ${relative(repoRoot, chart)}`)
     process.stdout.write(`${printable(results)}\n\nwrote ${file}\n`)
     const missed = results.targets.filter((target) => !target.met)
     if (missed.length > 0) process.stdout.write(`${missed.length} of ${results.targets.length} targets missed (see BENCHMARKS.md for why)\n`)

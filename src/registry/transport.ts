@@ -47,6 +47,18 @@ export class RedirectError extends Error {
 
 const maxRedirects = 5
 
+/**
+ * How long an idle connection to a registry stays open when the registry does not say (no `Keep-Alive: timeout=`).
+ * CREATEs arrive rarely: with undici's default (4 s) nearly every admission paid a new TCP and TLS handshake, a round
+ * trip or two to a distant registry (issue 17). docker-registry, like most registries, keeps idle connections without
+ * limit and closes them with a FIN, which undici notices; five minutes stays under the shortest silent idle drop of
+ * common NAT gateways (AWS: 350 s). A race with a registry closing at the same moment fails as a retryable network
+ * error (resolver.maxAttempts).
+ */
+export const idleConnectionMs = 5 * 60_000
+/** A registry's own `Keep-Alive: timeout=N` wins (undici closes 2 s before N), up to this. */
+export const maxIdleConnectionMs = 10 * 60_000
+
 /** One HTTP exchange with a registry or its token server, for metrics and per-admission request counts. */
 export interface ExchangeEvent {
   /** the registry as written (config key), whichever host answered */
@@ -98,7 +110,8 @@ export class Transport {
         ? realmLookup(realmOf.registryHost, settings.allowLinkLocal)
         : settings.allowLinkLocal ? undefined : guardedLookup
       agent = new Agent({
-        keepAliveTimeout: 30_000,
+        keepAliveTimeout: idleConnectionMs,
+        keepAliveMaxTimeout: maxIdleConnectionMs,
         headersTimeout: this.#options.perRequestTimeoutMs,
         bodyTimeout: this.#options.perRequestTimeoutMs,
         connections: this.#options.connectionsPerOrigin,

@@ -1,0 +1,476 @@
+import { execFileSync } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Client } from 'undici'
+import { manifestAccept } from '../src/registry/types.js'
+import { startCluster } from '../test/support/cluster.js'
+import { loadClient, type LoadClient } from './load.js'
+import { memoryOf } from './processes.js'
+import type { BenchMode, BenchRegistry } from './registry.js'
+import { pinnedImagesOf, podReview, templateReview } from './reviews.js'
+import { startDigester, startOurs, type Running, type Workspace } from './servers.js'
+import { median, percentile, sortedCopy } from './stats.js'
+import type { Toxiproxy } from './toxiproxy.js'
+
+/**
+ * Issue 17 §1: the registry (and, in token mode, its token server) across a real round trip. toxiproxy sits between
+ * every client and the registry; the webhooks themselves are posted to directly, as in the other sections.
+ *
+ * Round trips are counted in two ways, both reported:
+ * - a latency in units of the emulated round trip (`*_rtts` = latency ÷ rtt): what a user feels, local work included;
+ * - for the first admission of a fresh process, (latency at 80 ms − latency at 0 ms) ÷ 80 ms: the round trips the
+ *   path itself added, without the process's own start-up work (JIT, first TLS context), which is the same at both.
+ * toxiproxy accepts TCP connections itself, so TCP handshakes cost nothing here; a TLS 1.3 handshake costs one round
+ * trip (ClientHello → ServerHello…Finished; the request follows the client's Finished), each HTTP exchange one.
+ */
+
+export const roundTrips = [0, 20, 80] as const
+export const templateSizes = [1, 5, 10] as const
+
+export interface NetworkCell {
+  images: number
+  samples: { ours: number, digester: number, floor: number }
+  ours_p50_ms: number
+  ours_p99_ms: number
+  digester_p50_ms: number
+  /** one HEAD of one manifest on a kept-alive connection through the same proxy, token already held */
+  floor_p50_ms: number
+  /** p50 ÷ rtt (null at 0 ms): what a user waits, local work (ours and the registry's) included */
+  ours_rtts: number | null
+  /** (p50 − the same cell's p50 at 0 ms) ÷ rtt: the round trips the path added; the targets are checked on this */
+  ours_added_rtts: number | null
+  digester_rtts: number | null
+  floor_rtts: number | null
+  /** ours p50 ÷ digester p50 */
+  ours_over_digester: number
+}
+
+export interface FirstAdmission {
+  /** round trips the emulated path added to the first admission: (first at 80 ms − first at 0 ms) ÷ 80 */
+  rtts: number
+  /** the fewest round trips that admission can take on this path (see minimumRoundTrips) */
+  minimum_rtts: number
+  rtt_ms: number
+  first_ms_at_rtt: number
+  first_ms_at_0: number
+  runs_ms_at_rtt: number[]
+  runs_ms_at_0: number[]
+}
+
+export interface IdleAdmission {
+  rtt_ms: number
+  idle_seconds: number
+  /** (the admission after the idle period − the same template's steady p50 at 0 ms) ÷ rtt; the target is checked on this */
+  rtts: number
+  /** the admission after the idle period ÷ rtt, local work included */
+  raw_rtts: number
+  ms: number
+  /** median of three admissions just before the idle period, for comparison */
+  before_ms: number
+  /** the floor's kept-alive HEAD just before and just after the idle period (sent first: it wakes the proxy and registry) */
+  floor_before_ms: number
+  floor_after_ms: number
+  /** our process's TCP connections to the registry (through the proxy) before the idle period, and how many survived it */
+  registry_sockets_before: number
+  registry_sockets_kept: number
+  registry_sockets_after: number
+}
+
+/** Local ports of `pid`'s established TCP connections to `host` ('127.0.0.1:PORT'), from `ss`. */
+function socketsOf (pid: number, host: string): Set<string> {
+  const [address, port] = host.split(':')
+  const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'dst', `${address ?? ''}:${port ?? ''}`]).toString()
+  return new Set(out.split('\n').filter((line) => line.includes(`pid=${pid},`)).map((line) => line.trim().split(/\s+/)[2] ?? ''))
+}
+
+export interface NetworkFigures {
+  network: Record<string, Record<string, Record<string, NetworkCell>>>
+  first_admission: Record<string, FirstAdmission>
+  idle_admission: Record<string, IdleAdmission>
+}
+
+/** Issue 17 §3's cold case, measured here because it needs the round trip: peak RSS of a fresh process under a burst. */
+export interface ColdBurstMemory {
+  peak_mb: number
+  rss_mb: number
+  admissions: number
+  load: string
+  wall_ms: number
+}
+
+export interface NetworkOptions {
+  oursSamples: number
+  /** the digester at 80 ms and 10 images takes seconds per admission: fewer samples there */
+  digesterSamples: (rttMs: number) => number
+  firstRuns: number
+  idleSeconds: number
+  log: (line: string) => void
+}
+
+/**
+ * Plain HTTP without auth: the HEAD, 1. TLS + token: the TLS handshake 1, the HEAD answered 401 1, the token server
+ * (another origin, so its own TLS handshake) 1 + 1, the HEAD with the token 1: 5. Lookups of several tags run in
+ * parallel, so the count does not grow with the template.
+ */
+export function minimumRoundTrips (mode: BenchMode): number {
+  return mode === 'http' ? 1 : 5
+}
+
+/** A bench registry seen through the proxy: every reference names the proxy's host:port. */
+interface Proxied {
+  mode: BenchMode
+  bench: BenchRegistry
+  host: string
+  baseUrl: string
+  images: string[]
+  tenImages: string[]
+  digests: Map<string, string>
+  settings: Record<string, unknown>
+  dockerConfigFile: string
+  /** a bearer token for the floor's HEAD (token mode) */
+  floorAuthorization: string | undefined
+  restore: () => Promise<void>
+}
+
+async function proxyRegistry (bench: BenchRegistry, toxiproxy: Toxiproxy, dir: string): Promise<Proxied> {
+  const { registry } = bench
+  const host = await toxiproxy.proxy(`registry-${bench.mode}`, registry.host)
+  let restore = async (): Promise<void> => {}
+  const tokenServer = registry.tokenServer
+  if (tokenServer !== undefined) {
+    // The registry names its token realm in every challenge: point it at the proxy, so the token costs round trips too.
+    const tokenHost = await toxiproxy.proxy(`token-${bench.mode}`, new URL(tokenServer.origin).host)
+    const original = await readFile(registry.configFile, 'utf8')
+    const proxiedOrigin = `${new URL(tokenServer.origin).protocol}//${tokenHost}`
+    if (!original.includes(tokenServer.origin)) throw new Error(`the registry's config does not name its realm ${tokenServer.origin}`)
+    await writeFile(registry.configFile, original.replaceAll(tokenServer.origin, proxiedOrigin))
+    await registry.restart()
+    restore = async () => {
+      await writeFile(registry.configFile, original)
+      await registry.restart()
+    }
+  }
+  const rename = (image: string): string => `${host}${image.slice(registry.host.length)}`
+  const digests = new Map([...bench.digests].map(([image, digest]) => [rename(image), digest]))
+  const auths = registry.username === undefined || registry.password === undefined
+    ? {}
+    : { [host]: { auth: Buffer.from(`${registry.username}:${registry.password}`).toString('base64') } }
+  const dockerConfigFile = join(dir, `network-${bench.mode}.config.json`)
+  await writeFile(dockerConfigFile, JSON.stringify({ auths }), { mode: 0o600 })
+  const floorAuthorization = tokenServer === undefined || registry.service === undefined
+    ? undefined
+    : `Bearer ${await tokenServer.issueToken({ subject: registry.username ?? '', service: registry.service, access: [{ type: 'repository', name: 'pause', actions: ['pull'] }], expiresIn: 3600 })}`
+  return {
+    mode: bench.mode,
+    bench,
+    host,
+    baseUrl: `${registry.tls ? 'https' : 'http'}://${host}`,
+    images: bench.images.map(rename),
+    tenImages: bench.tenImages.map(rename),
+    digests,
+    settings: registry.tls ? { host, caFile: registry.caFile } : { host, insecure: true },
+    dockerConfigFile,
+    floorAuthorization,
+    restore
+  }
+}
+
+function imagesOf (proxied: Proxied, count: number): string[] {
+  return proxied.tenImages.slice(0, count)
+}
+
+/** Our template for `images` distinct references: an ActorTemplate needs a container, so one image is also its pause image. */
+function ourReview (images: string[]): string {
+  return templateReview(images.length === 1 ? [images[0] ?? '', images[0] ?? ''] : images)
+}
+
+function checkPinned (who: string, body: string, proxied: Proxied, images: string[]): void {
+  const pinned = new Set(pinnedImagesOf(body))
+  const missing = images.filter((image) => !pinned.has(`${image}@${proxied.digests.get(image) ?? '?'}`))
+  if (missing.length > 0) throw new Error(`${who} (${proxied.mode}) did not pin ${missing.join(', ')}: ${body.slice(0, 300)}`)
+}
+
+async function timedAdmission (who: string, client: LoadClient, proxied: Proxied, images: string[]): Promise<number> {
+  const sent = performance.now()
+  const answer = await client.once()
+  const ms = performance.now() - sent
+  if (answer.status !== 200) throw new Error(`${who} (${proxied.mode}) answered ${answer.status}: ${answer.body.slice(0, 300)}`)
+  checkPinned(who, answer.body, proxied, images)
+  return ms
+}
+
+/** One HEAD of one manifest through the proxy on a connection that stays open: the least a lookup can cost. */
+function floorClient (proxied: Proxied): { head: () => Promise<number>, close: () => Promise<void> } {
+  const ca = proxied.bench.registry.caPem
+  const client = new Client(proxied.baseUrl, { keepAliveTimeout: 600_000, keepAliveMaxTimeout: 600_000, ...(ca === undefined ? {} : { connect: { ca } }) })
+  const headers: Record<string, string> = { accept: manifestAccept }
+  if (proxied.floorAuthorization !== undefined) headers['authorization'] = proxied.floorAuthorization
+  return {
+    head: async () => {
+      const sent = performance.now()
+      const response = await client.request({ path: '/v2/pause/manifests/3.10', method: 'HEAD', headers, reset: false })
+      await response.body.dump()
+      const ms = performance.now() - sent
+      if (response.statusCode !== 200) throw new Error(`floor HEAD (${proxied.mode}) answered ${response.statusCode}`)
+      return ms
+    },
+    close: async () => { await client.close() }
+  }
+}
+
+const path = '/mutate?timeout=30s'
+
+function serverFor (ours: Map<BenchMode, Running>, entry: Proxied): Running {
+  const server = ours.get(entry.mode)
+  if (server === undefined) throw new Error(`no server for ${entry.mode}`)
+  return server
+}
+
+/** BENCH_RESOLVER='{"maxLookupsInFlightPerRegistry":11}' tries other resolver settings in this section (not the shipped ones). */
+const resolverOverride = JSON.parse(process.env['BENCH_RESOLVER'] ?? '{}') as Record<string, unknown>
+
+function ourConfig (proxied: Proxied): Record<string, unknown> {
+  // Every admission asks the registry (no cache, no burst window): the path under test is the lookup itself.
+  return { resolver: { cacheTtlSeconds: 0, burstWindowMs: 0, ...resolverOverride }, registries: [proxied.settings], credentials: { dockerConfigFiles: [proxied.dockerConfigFile] } }
+}
+
+async function measureCell (work: Workspace, proxied: Proxied, ours: Running, digester: Running, count: number, rttMs: number,
+  options: NetworkOptions): Promise<NetworkCell> {
+  const images = imagesOf(proxied, count)
+  const oursClient = loadClient({ origin: ours.origin, path, body: ourReview(images), ca: work.tls.caPem }, 1)
+  const digesterClient = loadClient({ origin: digester.origin, path: '/v1/mutate', body: podReview(images), ca: work.tls.caPem }, 1)
+  const floor = floorClient(proxied)
+  try {
+    // Untimed: connections open and tokens held, the steady state the section measures.
+    await timedAdmission('ours', oursClient, proxied, images)
+    await timedAdmission('digester', digesterClient, proxied, images)
+    await floor.head()
+    const samples = { ours: [] as number[], digester: [] as number[], floor: [] as number[] }
+    const digesterSamples = options.digesterSamples(rttMs)
+    for (let index = 0; index < options.oursSamples; index++) {
+      samples.ours.push(await timedAdmission('ours', oursClient, proxied, images))
+      if (index < digesterSamples) samples.digester.push(await timedAdmission('digester', digesterClient, proxied, images))
+      samples.floor.push(await floor.head())
+    }
+    const inRtts = (ms: number): number | null => rttMs === 0 ? null : ms / rttMs
+    const oursP50 = median(samples.ours)
+    const digesterP50 = median(samples.digester)
+    const floorP50 = median(samples.floor)
+    return {
+      images: count,
+      samples: { ours: samples.ours.length, digester: samples.digester.length, floor: samples.floor.length },
+      ours_p50_ms: oursP50,
+      ours_p99_ms: percentile(sortedCopy(samples.ours), 99),
+      digester_p50_ms: digesterP50,
+      floor_p50_ms: floorP50,
+      ours_rtts: inRtts(oursP50),
+      ours_added_rtts: null,
+      digester_rtts: inRtts(digesterP50),
+      floor_rtts: inRtts(floorP50),
+      ours_over_digester: oursP50 / digesterP50
+    }
+  } finally {
+    await Promise.all([oursClient.close(), digesterClient.close(), floor.close()])
+  }
+}
+
+/** The first admission of fresh processes (5 images), median of `runs`. */
+async function firstAdmissions (work: Workspace, proxied: Proxied, runs: number, label: string): Promise<number[]> {
+  const times: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const server = await startOurs(work, `ours-first-${proxied.mode}-${label}-${run}`, ourConfig(proxied))
+    const client = loadClient({ origin: server.origin, path, body: ourReview(proxied.images), ca: work.tls.caPem }, 1)
+    try {
+      times.push(await timedAdmission('ours (first)', client, proxied, proxied.images))
+    } finally {
+      await client.close()
+      await server.stop()
+    }
+  }
+  return times
+}
+
+/**
+ * 100 admissions of the 10-image template at once, each on its own open connection, against a fresh process at 80 ms
+ * (TLS + token registry, no cache, no burst window: 1,000 lookups, all of them asked).
+ */
+async function coldBurst (work: Workspace, proxied: Proxied, count: number): Promise<ColdBurstMemory> {
+  const server = await startOurs(work, `ours-burst-memory-${proxied.mode}`, ourConfig(proxied))
+  const body = ourReview(proxied.tenImages)
+  const clients = Array.from({ length: count }, () => new Client(server.origin, { connect: { ca: work.tls.caPem, servername: 'localhost' } }))
+  try {
+    await Promise.all(clients.map(async (client) => { await (await client.request({ path: '/readyz', method: 'GET' })).body.dump() }))
+    const started = performance.now()
+    const answers = await Promise.all(clients.map(async (client) => {
+      const response = await client.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      return { status: response.statusCode, body: await response.body.text() }
+    }))
+    const wallMs = performance.now() - started
+    for (const answer of answers) {
+      if (answer.status !== 200) throw new Error(`cold burst (${proxied.mode}) answered ${answer.status}: ${answer.body.slice(0, 300)}`)
+      checkPinned('ours (cold burst)', answer.body, proxied, proxied.tenImages)
+    }
+    const { peakMb, rssMb } = memoryOf(server.child.pid)
+    return { peak_mb: peakMb, rss_mb: rssMb, admissions: count, wall_ms: wallMs, load: `${count} concurrent admissions × 10 images, ${proxied.mode} registry, no cache` }
+  } finally {
+    await Promise.all(clients.map(async (client) => { await client.close() }))
+    await server.stop()
+  }
+}
+
+export async function benchNetwork (work: Workspace, registries: BenchRegistry[], toxiproxy: Toxiproxy, options: NetworkOptions):
+Promise<NetworkFigures & { cold_burst_memory: ColdBurstMemory }> {
+  const proxied: Proxied[] = []
+  const cluster = await startCluster()
+  const running: Running[] = []
+  try {
+    for (const bench of registries) proxied.push(await proxyRegistry(bench, toxiproxy, work.dir))
+    const token = proxied.find((entry) => entry.mode === 'token')
+    // One digester for both registries: it reads credentials from DOCKER_CONFIG and trusts the token registry's CA.
+    const digesterConfigDir = join(work.dir, 'network-digester')
+    await mkdir(digesterConfigDir, { recursive: true })
+    await writeFile(join(digesterConfigDir, 'config.json'), await readFile(token?.dockerConfigFile ?? proxied[0]?.dockerConfigFile ?? '', 'utf8'), { mode: 0o600 })
+    const digester = await startDigester(work, { kubeconfig: cluster.kubeconfig, caFile: token?.bench.registry.caFile, dockerConfigDir: digesterConfigDir })
+    running.push(digester)
+    const ours = new Map<BenchMode, Running>()
+    for (const entry of proxied) {
+      const server = await startOurs(work, `ours-network-${entry.mode}`, ourConfig(entry))
+      running.push(server)
+      ours.set(entry.mode, server)
+    }
+
+    const network: NetworkFigures['network'] = {}
+    for (const rttMs of roundTrips) {
+      await toxiproxy.setRoundTrip(rttMs)
+      const byMode: Record<string, Record<string, NetworkCell>> = {}
+      for (const entry of proxied) {
+        const cells: Record<string, NetworkCell> = {}
+        for (const count of templateSizes) {
+          const cell = await measureCell(work, entry, serverFor(ours, entry), digester, count, rttMs, options)
+          cells[`images_${count}`] = cell
+          options.log(`network ${rttMs} ms ${entry.mode} ${count} images: ours p50 ${cell.ours_p50_ms.toFixed(1)} ms, ` +
+            `digester p50 ${cell.digester_p50_ms.toFixed(1)} ms, floor p50 ${cell.floor_p50_ms.toFixed(1)} ms`)
+        }
+        byMode[entry.mode] = cells
+      }
+      network[`${rttMs}ms`] = byMode
+    }
+    // Local work (our process, the registry's, the proxy's) is what remains at 0 ms; the rest is round trips.
+    for (const [rtt, byMode] of Object.entries(network)) {
+      const rttMs = Number.parseFloat(rtt)
+      if (rttMs === 0) continue
+      for (const [mode, cells] of Object.entries(byMode)) {
+        for (const [size, cell] of Object.entries(cells)) {
+          const atZero = network['0ms']?.[mode]?.[size]?.ours_p50_ms
+          if (atZero !== undefined) cell.ours_added_rtts = (cell.ours_p50_ms - atZero) / rttMs
+        }
+      }
+    }
+
+    const firstRtt = roundTrips[roundTrips.length - 1] ?? 80
+    const firstAt0 = new Map<BenchMode, number[]>()
+    const firstAtRtt = new Map<BenchMode, number[]>()
+    await toxiproxy.setRoundTrip(0)
+    for (const entry of proxied) firstAt0.set(entry.mode, await firstAdmissions(work, entry, options.firstRuns, '0ms'))
+    await toxiproxy.setRoundTrip(firstRtt)
+    for (const entry of proxied) firstAtRtt.set(entry.mode, await firstAdmissions(work, entry, options.firstRuns, `${firstRtt}ms`))
+    const first_admission: Record<string, FirstAdmission> = {}
+    for (const entry of proxied) {
+      const at0 = firstAt0.get(entry.mode) ?? []
+      const atRtt = firstAtRtt.get(entry.mode) ?? []
+      first_admission[entry.mode] = {
+        rtts: (median(atRtt) - median(at0)) / firstRtt,
+        minimum_rtts: minimumRoundTrips(entry.mode),
+        rtt_ms: firstRtt,
+        first_ms_at_rtt: median(atRtt),
+        first_ms_at_0: median(at0),
+        runs_ms_at_rtt: atRtt,
+        runs_ms_at_0: at0
+      }
+      options.log(`first admission ${entry.mode}: ${median(at0).toFixed(1)} ms at 0 ms, ${median(atRtt).toFixed(1)} ms at ${firstRtt} ms ` +
+        `→ ${(first_admission[entry.mode]?.rtts ?? Number.NaN).toFixed(2)} round trips (minimum ${minimumRoundTrips(entry.mode)})`)
+    }
+
+    const burstRegistry = proxied.find((entry) => entry.mode === 'token') ?? proxied[0]
+    if (burstRegistry === undefined) throw new Error('no registry')
+    const coldBurstMemory = await coldBurst(work, burstRegistry, 100)
+    options.log(`cold burst at ${firstRtt} ms: 100 × 10 images in ${coldBurstMemory.wall_ms.toFixed(0)} ms, peak RSS ${coldBurstMemory.peak_mb.toFixed(1)} MB`)
+
+    // Idle: fresh servers (their tokens are new, so still valid after the idle period: the test registry's tokens
+    // live 300 s, as Docker Hub's do), warm at 20 ms, then left alone as rare CREATEs leave them.
+    const idleRtt = 20
+    await toxiproxy.setRoundTrip(idleRtt)
+    for (const server of ours.values()) await server.stop()
+    for (const entry of proxied) {
+      const server = await startOurs(work, `ours-idle-${entry.mode}`, ourConfig(entry))
+      running.push(server)
+      ours.set(entry.mode, server)
+    }
+    const idle_admission: Record<string, IdleAdmission> = {}
+    const before = new Map<BenchMode, { ms: number, floorMs: number, sockets: Set<string> }>()
+    const floors = new Map(proxied.map((entry) => [entry.mode, floorClient(entry)]))
+    try {
+      for (const entry of proxied) {
+        const client = loadClient({ origin: serverFor(ours, entry).origin, path, body: ourReview(entry.images), ca: work.tls.caPem }, 1)
+        try {
+          await timedAdmission('ours', client, entry, entry.images)
+          const times = []
+          for (let index = 0; index < 3; index++) times.push(await timedAdmission('ours', client, entry, entry.images))
+          const floorMs = await floors.get(entry.mode)?.head() ?? Number.NaN
+          before.set(entry.mode, { ms: median(times), floorMs, sockets: socketsOf(serverFor(ours, entry).child.pid, entry.host) })
+        } finally {
+          await client.close()
+        }
+      }
+      options.log(`idle: ${options.idleSeconds} s without admissions at ${idleRtt} ms`)
+      await sleep(options.idleSeconds * 1000)
+      for (const entry of proxied) {
+        const server = serverFor(ours, entry)
+        const earlier = before.get(entry.mode) ?? { ms: Number.NaN, floorMs: Number.NaN, sockets: new Set<string>() }
+        // The floor goes first: whatever the proxy and the registry pay to wake up is not the webhook's doing.
+        const floorAfterMs = await floors.get(entry.mode)?.head() ?? Number.NaN
+        // A new connection to our webhook, opened before the clock starts: only the registry side is under test.
+        const client = new Client(server.origin, { connect: { ca: work.tls.caPem, servername: 'localhost' } })
+        try {
+          await (await client.request({ path: '/readyz', method: 'GET' })).body.dump()
+          const sent = performance.now()
+          const response = await client.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: ourReview(entry.images) })
+          const body = await response.body.text()
+          const ms = performance.now() - sent
+          if (response.statusCode !== 200) throw new Error(`ours after idle (${entry.mode}) answered ${response.statusCode}: ${body.slice(0, 300)}`)
+          checkPinned('ours after idle', body, entry, entry.images)
+          const after = socketsOf(server.child.pid, entry.host)
+          const localMs = network['0ms']?.[entry.mode]?.['images_5']?.ours_p50_ms ?? 0
+          idle_admission[entry.mode] = {
+            rtt_ms: idleRtt,
+            idle_seconds: options.idleSeconds,
+            rtts: (ms - localMs) / idleRtt,
+            raw_rtts: ms / idleRtt,
+            ms,
+            before_ms: earlier.ms,
+            floor_before_ms: earlier.floorMs,
+            floor_after_ms: floorAfterMs,
+            registry_sockets_before: earlier.sockets.size,
+            registry_sockets_kept: [...earlier.sockets].filter((port) => after.has(port)).length,
+            registry_sockets_after: after.size
+          }
+          options.log(`after ${options.idleSeconds} s idle, ${entry.mode}: ${ms.toFixed(1)} ms (before: ${earlier.ms.toFixed(1)} ms; floor ` +
+            `${earlier.floorMs.toFixed(1)} → ${floorAfterMs.toFixed(1)} ms); registry sockets ${earlier.sockets.size} before, ` +
+            `${idle_admission[entry.mode]?.registry_sockets_kept ?? 0} of them still open after`)
+        } finally {
+          await client.close()
+        }
+      }
+    } finally {
+      await Promise.all([...floors.values()].map(async (floor) => { await floor.close() }))
+    }
+    return { network, first_admission, idle_admission, cold_burst_memory: coldBurstMemory }
+  } finally {
+    await toxiproxy.setRoundTrip(0).catch(() => {})
+    await Promise.all(running.map(async (server) => { await server.stop() }))
+    for (const entry of proxied) await entry.restore()
+    await cluster.stop()
+  }
+}
