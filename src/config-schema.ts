@@ -67,7 +67,7 @@ export const configSchema = {
         manifestMethod: { enum: ['head', 'get'], default: 'head' },
         userAgent: { type: 'string', minLength: 1, default: 'actortemplate-webhook' },
         maxLookupsInFlight: { type: 'integer', minimum: 1, maximum: 1024, default: 32 },
-        maxLookupsInFlightPerRegistry: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+        maxLookupsInFlightPerRegistry: { type: 'integer', minimum: 1, maximum: 256, default: 11 },
         maxRegistryHosts: { type: 'integer', minimum: 1, maximum: 100000, default: 256 },
         maxCachedDigests: { type: 'integer', minimum: 1, maximum: 1000000, default: 10000 },
         maxCachedTokens: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
