@@ -39,6 +39,7 @@ const CERT_MANAGER_CRDS = fileURLToPath(new URL('fixtures/cert-manager-crds.yaml
 const RELEASE = 'actortemplate-webhook'
 const NAMESPACE = 'actortemplate-webhook'
 const MUTATING = 'pin.actortemplates.ate.dev'
+const VALIDATING = 'validate.actortemplates.ate.dev'
 const POLICY = 'pinned.actortemplates.ate.dev'
 
 const dir = await mkdtemp(join(tmpdir(), 'atw-e2e-helm-'))
@@ -79,12 +80,6 @@ const values = {
 const install = await timed(() => helmOn(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace'], values))
 if (install.value.code !== 0) throw new Error(`helm install failed: ${install.value.stderr}`)
 
-// --- stand in for the pod (all set-up before the tests: tap ends when they have run)
-const clusterIp = (await kubectl(['get', 'service', RELEASE, '-n', NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}'])).trim()
-const installedConfig = parse(JSON.parse(await kubectl(['get', 'configmap', `${RELEASE}-config`, '-n', NAMESPACE, '-o', 'json'])).data['config.yaml'] as string) as
-  { server: Record<string, unknown>, [key: string]: unknown }
-const config = { ...installedConfig, server: { ...installedConfig.server, tlsCert: join(dir, 'tls', 'tls.crt'), tlsKey: join(dir, 'tls', 'tls.key') } }
-const deployment = JSON.parse(await kubectl(['get', 'deployment', RELEASE, '-n', NAMESPACE, '-o', 'json'])) as V1Deployment
 /**
  * The stored Deployment drops `value: ""` (omitempty): an entry with neither value nor valueFrom, which the kubelet
  * sets to "" (EnvVar.value "Defaults to \"\""). Resolved so here before the pod's environment is read.
@@ -96,20 +91,36 @@ function withKubeletEmptyValues (stored: V1Deployment): V1Deployment {
   }
   return copy
 }
-const storedEnv = deployment.spec?.template.spec?.containers[0]?.env ?? []
-const deployedEnvironment = podEnvironment(withKubeletEmptyValues(deployment))
-const environment = Object.fromEntries(Object.entries(deployedEnvironment).filter(([name]) => name !== 'ATW_CONFIG'))
-const token = (await kubectl(['create', 'token', RELEASE, '-n', NAMESPACE, '--duration=1h'])).trim()
-const kubeconfig = join(dir, 'webhook.kubeconfig')
-await writeFile(kubeconfig, JSON.stringify({
-  apiVersion: 'v1',
-  kind: 'Config',
-  clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } }],
-  users: [{ name: RELEASE, user: { token } }],
-  contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: RELEASE, namespace: NAMESPACE } }],
-  'current-context': 'e2e'
-}), { mode: 0o600 })
-const webhook = await startWebhook({ host: clusterIp, port, config, env: { ...environment, KUBECONFIG: kubeconfig }, t })
+
+/**
+ * Stands in for the installed release's pod: the installed ConfigMap's config file, the installed Deployment's
+ * environment, a token of the installed ServiceAccount, listening on the Service's ClusterIP.
+ */
+async function standInForThePod (name: string) {
+  const clusterIp = (await kubectl(['get', 'service', RELEASE, '-n', NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}'])).trim()
+  const installedConfig = parse(JSON.parse(await kubectl(['get', 'configmap', `${RELEASE}-config`, '-n', NAMESPACE, '-o', 'json'])).data['config.yaml'] as string) as
+    { server: Record<string, unknown>, [key: string]: unknown }
+  const config = { ...installedConfig, server: { ...installedConfig.server, tlsCert: join(dir, name, 'tls.crt'), tlsKey: join(dir, name, 'tls.key') } }
+  const deployment = JSON.parse(await kubectl(['get', 'deployment', RELEASE, '-n', NAMESPACE, '-o', 'json'])) as V1Deployment
+  const storedEnv = deployment.spec?.template.spec?.containers[0]?.env ?? []
+  const deployedEnvironment = podEnvironment(withKubeletEmptyValues(deployment))
+  const environment = Object.fromEntries(Object.entries(deployedEnvironment).filter(([variable]) => variable !== 'ATW_CONFIG'))
+  const token = (await kubectl(['create', 'token', RELEASE, '-n', NAMESPACE, '--duration=1h'])).trim()
+  const kubeconfig = join(dir, `${name}.kubeconfig`)
+  await writeFile(kubeconfig, JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } }],
+    users: [{ name: RELEASE, user: { token } }],
+    contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: RELEASE, namespace: NAMESPACE } }],
+    'current-context': 'e2e'
+  }), { mode: 0o600 })
+  const webhook = await startWebhook({ host: clusterIp, port, config, env: { ...environment, KUBECONFIG: kubeconfig }, t })
+  return { webhook, storedEnv, deployedEnvironment, environment }
+}
+
+// --- stand in for the pod (all set-up before the tests: tap ends when they have run)
+const { webhook, storedEnv, deployedEnvironment, environment } = await standInForThePod('defaults')
 await createNamespace(cluster, 'team-a')
 // The mutating webhook pins a dry-run probe: the apiserver trusts the caBundle the webhook published.
 const firstPin = await timed(() => pollDryRun(cluster, actorTemplate('probe', 'team-a', `${pauseTag}@${pause.digest}`, [{ name: 'probe', image: agentTag }]),
@@ -306,4 +317,46 @@ t.test('the apiserver accepts the chart in its other modes (server-side dry run,
     t.equal(applied.code, 0, `${what}: accepted`, { stderr: applied.stderr })
     t.equal(applied.stdout.trim().split('\n').length, objects.length, `${what}: all ${objects.length} objects`)
   }
+})
+
+t.test('validation.webhook.enabled: /validate is called for pinned templates too, so while the webhook is down they are denied', async (t) => {
+  // The release of the tests above is uninstalled; its stand-in goes too, so the new one can take the port.
+  await webhook.stop()
+  const install = await helmOn(['install', RELEASE, CHART, '--namespace', NAMESPACE], { ...values, validation: { webhook: { enabled: true } } })
+  t.equal(install.code, 0, 'helm install with the validating webhook', { stderr: install.stderr })
+  const standIn = await standInForThePod('validating-webhook')
+  t.equal(standIn.deployedEnvironment['ATW_VALIDATING_WEBHOOK_CONFIGURATION'], VALIDATING, 'the pod is told the validating configuration')
+  await pollDryRun(cluster, actorTemplate('probe', 'team-a', `${pauseTag}@${pause.digest}`, [{ name: 'probe', image: agentTag }]), (result) => result.code === 0, MUTATING)
+  const bundles = await Promise.all([['mutatingwebhookconfiguration', MUTATING], ['validatingwebhookconfiguration', VALIDATING]]
+    .map(async ([kind, name]) => (await kubectl(['get', kind ?? '', name ?? '', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).trim()))
+  t.ok(bundles.every((bundle) => bundle.length > 0), 'caBundle in both configurations')
+
+  const pinnedBody = (name: string) => actorTemplate(name, 'team-a', `${pauseTag}@${pause.digest}`, [{ name: 'agent', image: `${agentTag}@${agent.digest}` }])
+  const up = await cluster.kubectl(['create', '-f', '-'], { input: manifest(pinnedBody('pinned-validated')) })
+  t.equal(up.code, 0, 'webhook up: a pinned template is created', { stderr: up.stderr })
+  await standIn.webhook.waitForLog((line) => line['webhook'] === 'validate' && line['object'] === 'team-a/pinned-validated')
+  t.pass('and /validate was called for it (no matchConditions on that configuration)')
+
+  const stopped = await timed(() => standIn.webhook.stop())
+  t.comment(`the webhook process stopped in ${stopped.ms} ms`)
+  t.same(stopped.value, { code: 0, signal: null }, 'the webhook process stops')
+  const down = await cluster.kubectl(['create', '-f', '-'], { input: manifest(pinnedBody('pinned-while-down')) })
+  t.comment(down.stderr.trim())
+  t.not(down.code, 0, 'webhook down: a pinned template is denied')
+  t.match(down.stderr, `failed calling webhook "${VALIDATING}"`, 'by the failed call to /validate')
+  const reserved = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('reserved-while-down', 'team-a', `${pauseTag}@${pause.digest}`,
+    [{ name: 'pause', image: `${agentTag}@${agent.digest}` }])) })
+  t.not(reserved.code, 0, 'a container named pause is denied')
+  t.match(reserved.stderr, `ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request`, 'by the policy, which runs before the validating webhook')
+
+  const { value: back, ms: upgradeMs } = await timed(() => helmOn(['upgrade', RELEASE, CHART, '--namespace', NAMESPACE], values))
+  t.comment(`helm upgrade took ${upgradeMs} ms`)
+  t.equal(back.code, 0, 'helm upgrade back to the defaults, the webhook still down', { stderr: back.stderr })
+  t.equal((await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'name'])).trim(), '', 'the validating configuration is gone')
+  // The apiserver drops the configuration through an informer: poll until it is out of force.
+  const { value: admitted, ms: inForceMs } = await timed(() => pollDryRun(cluster, pinnedBody('pinned-after-upgrade'), (result) => result.code === 0, 'the defaults again'))
+  t.comment(`the apiserver stopped calling /validate ${inForceMs} ms after the upgrade returned`)
+  t.equal(admitted.code, 0, 'with the defaults, the same pinned template is admitted while the webhook is down')
+  const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(pinnedBody('pinned-after-upgrade')) })
+  t.equal(created.code, 0, 'and created', { stderr: created.stderr })
 })
