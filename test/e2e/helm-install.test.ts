@@ -319,7 +319,7 @@ t.test('the apiserver accepts the chart in its other modes (server-side dry run,
   }
 })
 
-t.test('validation.webhook.enabled: /validate is called for pinned templates too, so while the webhook is down they are denied', async (t) => {
+t.test('validation.webhook.enabled: /validate is called for pinned templates too, so while the webhook is down they are denied; the defaults admit them', async (t) => {
   // The release of the tests above is uninstalled; its stand-in goes too, so the new one can take the port.
   await webhook.stop()
   const install = await helmOn(['install', RELEASE, CHART, '--namespace', NAMESPACE], { ...values, validation: { webhook: { enabled: true } } })
@@ -359,4 +359,10 @@ t.test('validation.webhook.enabled: /validate is called for pinned templates too
   t.equal(admitted.code, 0, 'with the defaults, the same pinned template is admitted while the webhook is down')
   const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(pinnedBody('pinned-after-upgrade')) })
   t.equal(created.code, 0, 'and created', { stderr: created.stderr })
+  const tag = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('tag-while-down', 'team-a', pauseTag, [{ name: 'agent', image: agentTag }])) })
+  t.not(tag.code, 0, 'a tag is denied while the webhook is down')
+  t.match(tag.stderr, `failed calling webhook "${MUTATING}"`, 'by the failed call to the mutating webhook: there is nothing to pin it')
+  const reservedAgain = await cluster.kubectl(['create', '-f', '-'], { input: manifest(actorTemplate('reserved-defaults-down', 'team-a', `${pauseTag}@${pause.digest}`,
+    [{ name: 'pause', image: `${agentTag}@${agent.digest}` }])) })
+  t.match(reservedAgain.stderr, `ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request`, 'a container named pause: denied by the policy')
 })
