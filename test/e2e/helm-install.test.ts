@@ -12,9 +12,11 @@
  * validating webhook, and the pod is told so (ATW_VALIDATING_WEBHOOK_CONFIGURATION ""), so it publishes caBundle to
  * the mutating configuration alone and becomes Ready with nothing more than the chart's RBAC. A tag is pinned, a
  * pinned template never reaches the webhook, a container named pause is denied by the policy. A second upgrade switches
- * to opt-in namespaces. The apiserver's audit log records the order in which `helm uninstall` deletes. Last, the
+ * to opt-in namespaces. The apiserver's audit log records the order in which `helm uninstall` deletes. Then the
  * chart's other modes (the validating webhook, cert-manager, opt-in with pull Secrets elsewhere) go through a
  * server-side dry run, so the apiserver's own validation (CEL of the policy and matchConditions included) accepts them.
+ * Last, a release with validation.webhook.enabled shows what /validate costs: with the webhook stopped a pinned
+ * template is denied, and admitted again once an upgrade returns to the defaults (the chart README's outage table).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
