@@ -17,6 +17,7 @@ export const DOCUMENTED_DIFFERENCES = [
   { what: 'no Namespace object in the chart', why: 'Helm installs into a namespace (--create-namespace); label it for Pod Security (README)' },
   { what: 'metadata.namespace on cluster-scoped kinds', why: 'kustomize sets one on kinds it does not know; the apiserver drops it' },
   { what: 'the order of the pod\'s volumes', why: 'a list keyed by name; overlays/cert-manager\'s patch moves tls first' },
+  { what: 'the order of the container\'s env entries', why: 'a list keyed by name, and no value refers to another with $(NAME); overlays/validating-webhook\'s patch moves its entry first' },
   { what: 'labels on the cert-manager Issuers and Certificates', why: 'the chart labels every object; overlays/cert-manager\'s own resources get no labels' }
 ] as const
 
@@ -34,6 +35,15 @@ function withoutHelmLabels (labels: Record<string, string> | undefined): Record<
 
 function podTemplate (object: Json): Json | undefined {
   return ((object['spec'] as Json | undefined)?.['template'] as Json | undefined)
+}
+
+/**
+ * env sorted by name: its order matters only to a value that refers to an earlier entry ($(NAME)), so with such a
+ * value the order is kept and compared.
+ */
+function envByName<T extends { name: string, value?: string }> (env: T[]): T[] {
+  if (env.some((variable) => variable.value?.includes('$(') === true)) return env
+  return env.toSorted((a, b) => a.name.localeCompare(b.name))
 }
 
 /** The object with the documented differences taken out; everything else as rendered. */
@@ -58,6 +68,9 @@ export function comparable (object: K8sObject): K8sObject {
     const volumes = (spec['volumes'] ?? []) as Array<{ name: string, configMap?: { name: string } }>
     for (const volume of volumes) if (volume.configMap !== undefined) volume.configMap.name = volume.configMap.name.replace(CONFIG_MAP_HASH, '')
     spec['volumes'] = volumes.toSorted((a, b) => a.name.localeCompare(b.name))
+    for (const container of (spec['containers'] ?? []) as Array<{ env?: Array<{ name: string, value?: string }> }>) {
+      if (container.env !== undefined) container.env = envByName(container.env)
+    }
   }
   return copy
 }
@@ -98,31 +111,4 @@ export async function renderKustomizeWithImage (target: string, image: { reposit
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
-}
-
-/**
- * The chart values that select the layout `objects` has (issue 16 moves the default from the validating webhook to
- * the policy; the chart's defaults are that target layout): the validating webhook and the policy are on exactly
- * when the kustomize rendering has them.
- */
-export function layoutValues (objects: readonly K8sObject[]): { validation: { webhook: { enabled: boolean }, policy: { enabled: boolean } } } {
-  return {
-    validation: {
-      webhook: { enabled: objects.some((object) => object.kind === 'ValidatingWebhookConfiguration') },
-      policy: { enabled: objects.some((object) => object.kind === 'ValidatingAdmissionPolicy') }
-    }
-  }
-}
-
-/** Whether the rendered mutating webhook carries matchConditions (issue 16 §1 adds them to manifests/). */
-export function hasMatchConditions (objects: readonly K8sObject[]): boolean {
-  const mutating = objects.find((object) => object.kind === 'MutatingWebhookConfiguration') as { webhooks?: Json[] } | undefined
-  return mutating?.webhooks?.some((webhook) => webhook['matchConditions'] !== undefined) ?? false
-}
-
-export function withoutMatchConditions (object: K8sObject): K8sObject {
-  if (object.kind !== 'MutatingWebhookConfiguration') return object
-  const copy = structuredClone(object) as K8sObject & { webhooks: Json[] }
-  for (const webhook of copy.webhooks) delete webhook['matchConditions']
-  return copy
 }

@@ -13,7 +13,6 @@ cluster holds one release of this chart.
 
 {{- define "atw.mutatingName" -}}pin.actortemplates.ate.dev{{- end -}}
 {{- define "atw.validatingName" -}}validate.actortemplates.ate.dev{{- end -}}
-{{- define "atw.policyName" -}}pinned.actortemplates.ate.dev{{- end -}}
 {{- define "atw.certificateSecret" -}}{{ include "atw.fullname" . }}-certs{{- end -}}
 {{- define "atw.configMap" -}}{{ include "atw.fullname" . }}-config{{- end -}}
 {{- define "atw.selfManaged" -}}{{ if eq .Values.certificates.mode "self-managed" }}true{{ end }}{{- end -}}
