@@ -12,7 +12,6 @@ import { distinctLookups, followedImages, type TemplateImages } from './followed
 
 export interface DriftImage { namespace: string, name: string, field: string, outdated: boolean }
 
-
 export interface ImageKey { namespace: string, name: string, field: string }
 
 export interface DriftScanResult {
@@ -23,6 +22,9 @@ export interface DriftScanResult {
   templates: number
   scannedAtMs: number
 }
+
+/** What one scan found, in counts: a log line per scan without a line per image */
+export interface DriftScanSummary { templates: number, images: number, outdated: number, unknown: number, durationMs: number }
 
 export interface DriftGauges {
   /** one scan's answer: the gauge set is replaced, so deleted templates stop being reported */
@@ -37,6 +39,7 @@ export interface DriftScanOptions {
   /** one scan's registry budget */
   lookupTimeoutMs: number
   gauges: DriftGauges
+  onScan?: ((summary: DriftScanSummary) => void) | undefined
   /** a failed list; the next interval tries again */
   onError?: (error: unknown) => void
   now?: () => number
@@ -60,7 +63,8 @@ export class DriftScanner {
 
   /** Lists, looks every distinct tag up once and publishes the answer. */
   async scanOnce (): Promise<DriftScanResult> {
-    const { list, resolver, annotationKey, lookupTimeoutMs, gauges } = this.#options
+    const { list, resolver, annotationKey, lookupTimeoutMs, gauges, onScan } = this.#options
+    const startedAtMs = this.#now()
     const templates: TemplateImages[] = (await list()).map((object) => {
       const { namespace, name } = identity(object)
       return { template: { namespace, name, where: `${namespace}/${name}` }, object, images: followedImages(object, annotationKey) }
@@ -75,6 +79,13 @@ export class DriftScanner {
       .map((image) => ({ namespace: template.namespace ?? '', name: template.name, field: image.field })))
     const result = { images, unknown, templates: templates.length, scannedAtMs: this.#now() }
     gauges.publish(result)
+    onScan?.({
+      templates: result.templates,
+      images: images.length,
+      outdated: images.filter((image) => image.outdated).length,
+      unknown: unknown.length,
+      durationMs: result.scannedAtMs - startedAtMs
+    })
     return result
   }
 
