@@ -40,7 +40,8 @@ async function startDrift (config: Config, resolver: Resolver, metrics: Metrics,
     resolver,
     metrics: metrics.registry,
     onScan: (summary) => { log.info(summary, 'drift scan') },
-    onError: (error) => { log.warn({ err: error }, 'drift scan failed') }
+    // The message alone, as for certificate checks: pino's err serializer would append the client's raw response.
+    onError: (error) => { log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'drift scan failed') }
   })
 }
 

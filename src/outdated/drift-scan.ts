@@ -1,5 +1,5 @@
 import { isRecord } from '../admission/images.js'
-import { deadlineIn, type Resolver } from '../registry/types.js'
+import type { Deadline, Resolver } from '../registry/types.js'
 import { compareTemplates, ImageStatus } from './compare.js'
 import { distinctLookups, followedImages, type TemplateImages } from './followed.js'
 
@@ -55,6 +55,8 @@ export class DriftScanner {
   readonly #now: () => number
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
+  /** aborts a scan's registry lookups on stop */
+  readonly #stopping = new AbortController()
 
   constructor (options: DriftScanOptions) {
     this.#options = options
@@ -70,7 +72,7 @@ export class DriftScanner {
       return { template: { namespace, name, where: `${namespace}/${name}` }, object, images: followedImages(object, annotationKey) }
     })
     const lookups = distinctLookups(templates)
-    const resolutions = lookups.length === 0 ? new Map() : await resolver.resolveAll(lookups, deadlineIn(lookupTimeoutMs))
+    const resolutions = lookups.length === 0 ? new Map() : await resolver.resolveAll(lookups, this.#deadline(lookupTimeoutMs))
     const findings = compareTemplates(templates, resolutions)
     const images = findings.flatMap(({ template, images: found }) => found
       .filter((image) => image.status === ImageStatus.moved || image.status === ImageStatus.current)
@@ -89,6 +91,15 @@ export class DriftScanner {
     return result
   }
 
+  /**
+   * One scan's registry budget, cut short by stop(): a scan may take lookupTimeoutMs, more than a pod's termination
+   * grace period (30 s in the manifests), and its answer is worth nothing to a process that is exiting.
+   */
+  #deadline (ms: number): Deadline {
+    // The resolver compares `at` with the wall clock, not with the injected one.
+    return { at: Date.now() + ms, signal: AbortSignal.any([AbortSignal.timeout(ms), this.#stopping.signal]) }
+  }
+
   /** Scans now and every interval after; a scan never overlaps the one before (a slow registry delays the next). */
   start (): void {
     if (this.#timer !== undefined) return
@@ -100,9 +111,10 @@ export class DriftScanner {
     this.#timer = setInterval(tick, this.#options.intervalMs).unref()
   }
 
-  /** Stops the timer and waits for a scan in progress, so shutdown does not cut a registry request short. */
+  /** Stops the timer, aborts the registry lookups of a scan in progress and waits for it to settle. */
   async stop (): Promise<void> {
     clearInterval(this.#timer)
+    this.#stopping.abort()
     this.#timer = undefined
     await this.#running
   }
