@@ -155,6 +155,16 @@ export const configSchema = {
         pullSecretRefreshSeconds: { type: 'number', minimum: 1, maximum: 86400, default: 30 }
       }
     },
+    // issue 18: the optional in-cluster report; 0 = off, at most one scan a week.
+    drift: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        intervalMinutes: { type: 'number', minimum: 0, maximum: 10080, default: 0 },
+        lookupTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 300, default: 60 }
+      }
+    },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }
   }
 } as const

@@ -156,6 +156,13 @@ export interface Config {
     /** how often the pull Secrets in credentials.secrets are re-read (a changed resourceVersion is re-parsed) */
     pullSecretRefreshSeconds: number
   }
+  /** issue 18: periodic scan of the cluster's ActorTemplates for moved tags, exported as metrics */
+  drift: {
+    /** minutes between scans; 0 = off (the default), and serve then never loads the Kubernetes client for it */
+    intervalMinutes: number
+    /** one scan's registry budget, for all its lookups together */
+    lookupTimeoutSeconds: number
+  }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 

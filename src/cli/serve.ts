@@ -1,12 +1,14 @@
 import { pino } from 'pino'
 import { Readiness } from '../http/app.js'
-import { loadConfig } from '../config.js'
-import { createMetrics } from '../http/metrics.js'
+import { loadConfig, type Config } from '../config.js'
+import { createMetrics, type Metrics } from '../http/metrics.js'
 import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
 import { startKubeIntegration } from '../kube/integration.js'
 import { handleSignals, startServer } from '../http/server.js'
 import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
+import type { Resolver } from '../registry/types.js'
+import type { DriftReport } from '../outdated/drift-report.js'
 
 export const serveUsage = `usage: actortemplate-webhook serve [--config FILE] [--host ADDRESS] [--port PORT] [--tls-cert FILE] [--tls-key FILE]
                                   [--insecure-registry HOST[:PORT]]... [--log-level LEVEL]
@@ -19,6 +21,28 @@ function portOption (value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   if (!/^\d{1,5}$/.test(value)) throw new UsageError(`--port must be a port number, got ${JSON.stringify(value)}`)
   return Number(value)
+}
+
+interface DriftLog {
+  info: (fields: object, message: string) => void
+  warn: (fields: object, message: string) => void
+}
+
+/** Issue 18's in-cluster report, only when configured: otherwise serve never loads it (nor the Kubernetes client). */
+async function startDrift (config: Config, resolver: Resolver, metrics: Metrics, log: DriftLog): Promise<DriftReport | undefined> {
+  if (config.drift.intervalMinutes <= 0) return undefined
+  const { startDriftReport } = await import('../outdated/drift-report.js')
+  return await startDriftReport({
+    intervalMs: config.drift.intervalMinutes * 60_000,
+    lookupTimeoutMs: config.drift.lookupTimeoutSeconds * 1000,
+    annotationKey: config.admission.annotationKey,
+    requestTimeoutMs: config.kube.requestTimeoutSeconds * 1000,
+    resolver,
+    metrics: metrics.registry,
+    onScan: (summary) => { log.info(summary, 'drift scan') },
+    // The message alone, as for certificate checks: pino's err serializer would append the client's raw response.
+    onError: (error) => { log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'drift scan failed') }
+  })
 }
 
 export async function runServe (args: readonly string[], io: Io): Promise<number> {
@@ -53,7 +77,9 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
   const kube = await startKubeIntegration(config, { readiness, log: logger })
   const onProblem = (problem: string): void => { logger.warn({ problem }, 'registry credentials') }
   const stack = createRegistryStack(config, credentialsFromConfig(config, onProblem, kube.credentialSources), metrics)
+  let drift: DriftReport | undefined
   try {
+    drift = await startDrift(config, stack.resolver, metrics, logger)
     const server = await startServer(config, { resolver: stack.resolver, metrics, readiness, loggerInstance: logger })
     kube.attachServer(server.reloadCertificates)
     const uninstall = handleSignals(server)
@@ -64,6 +90,7 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
     }
     return ExitCode.ok
   } finally {
+    await drift?.stop()
     kube.close()
     await stack.close()
   }

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client'
 import type { Resolver } from '../registry/types.js'
 import { driftGauges } from './drift-metrics.js'
-import { DriftScanner } from './drift-scan.js'
+import { DriftScanner, type DriftScanSummary } from './drift-scan.js'
 
 /**
  * Starts the optional in-cluster report (issue 18) inside `serve`: lists ActorTemplates in all namespaces with the
@@ -18,6 +18,8 @@ export interface DriftReportOptions {
   requestTimeoutMs: number
   resolver: Resolver
   metrics: Registry
+  /** after each scan that listed the cluster: counts for the log */
+  onScan?: (summary: DriftScanSummary) => void
   onError: (error: unknown) => void
   /** default: the in-cluster service account, else $KUBECONFIG (tests pass one) */
   kubeconfig?: string | undefined
@@ -35,6 +37,7 @@ export async function startDriftReport (options: DriftReportOptions): Promise<Dr
     intervalMs: options.intervalMs,
     lookupTimeoutMs: options.lookupTimeoutMs,
     gauges: driftGauges(options.metrics),
+    onScan: options.onScan,
     onError: options.onError
   })
   scanner.start()

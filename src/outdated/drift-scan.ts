@@ -1,5 +1,5 @@
 import { isRecord } from '../admission/images.js'
-import { deadlineIn, type Resolver } from '../registry/types.js'
+import type { Deadline, Resolver } from '../registry/types.js'
 import { compareTemplates, ImageStatus } from './compare.js'
 import { distinctLookups, followedImages, type TemplateImages } from './followed.js'
 
@@ -12,7 +12,6 @@ import { distinctLookups, followedImages, type TemplateImages } from './followed
 
 export interface DriftImage { namespace: string, name: string, field: string, outdated: boolean }
 
-
 export interface ImageKey { namespace: string, name: string, field: string }
 
 export interface DriftScanResult {
@@ -23,6 +22,9 @@ export interface DriftScanResult {
   templates: number
   scannedAtMs: number
 }
+
+/** What one scan found, in counts: a log line per scan without a line per image */
+export interface DriftScanSummary { templates: number, images: number, outdated: number, unknown: number, durationMs: number }
 
 export interface DriftGauges {
   /** one scan's answer: the gauge set is replaced, so deleted templates stop being reported */
@@ -37,6 +39,7 @@ export interface DriftScanOptions {
   /** one scan's registry budget */
   lookupTimeoutMs: number
   gauges: DriftGauges
+  onScan?: ((summary: DriftScanSummary) => void) | undefined
   /** a failed list; the next interval tries again */
   onError?: (error: unknown) => void
   now?: () => number
@@ -52,6 +55,8 @@ export class DriftScanner {
   readonly #now: () => number
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
+  /** aborts a scan's registry lookups on stop */
+  readonly #stopping = new AbortController()
 
   constructor (options: DriftScanOptions) {
     this.#options = options
@@ -60,13 +65,14 @@ export class DriftScanner {
 
   /** Lists, looks every distinct tag up once and publishes the answer. */
   async scanOnce (): Promise<DriftScanResult> {
-    const { list, resolver, annotationKey, lookupTimeoutMs, gauges } = this.#options
+    const { list, resolver, annotationKey, lookupTimeoutMs, gauges, onScan } = this.#options
+    const startedAtMs = this.#now()
     const templates: TemplateImages[] = (await list()).map((object) => {
       const { namespace, name } = identity(object)
       return { template: { namespace, name, where: `${namespace}/${name}` }, object, images: followedImages(object, annotationKey) }
     })
     const lookups = distinctLookups(templates)
-    const resolutions = lookups.length === 0 ? new Map() : await resolver.resolveAll(lookups, deadlineIn(lookupTimeoutMs))
+    const resolutions = lookups.length === 0 ? new Map() : await resolver.resolveAll(lookups, this.#deadline(lookupTimeoutMs))
     const findings = compareTemplates(templates, resolutions)
     const images = findings.flatMap(({ template, images: found }) => found
       .filter((image) => image.status === ImageStatus.moved || image.status === ImageStatus.current)
@@ -75,7 +81,23 @@ export class DriftScanner {
       .map((image) => ({ namespace: template.namespace ?? '', name: template.name, field: image.field })))
     const result = { images, unknown, templates: templates.length, scannedAtMs: this.#now() }
     gauges.publish(result)
+    onScan?.({
+      templates: result.templates,
+      images: images.length,
+      outdated: images.filter((image) => image.outdated).length,
+      unknown: unknown.length,
+      durationMs: result.scannedAtMs - startedAtMs
+    })
     return result
+  }
+
+  /**
+   * One scan's registry budget, cut short by stop(): a scan may take lookupTimeoutMs, more than a pod's termination
+   * grace period (30 s in the manifests), and its answer is worth nothing to a process that is exiting.
+   */
+  #deadline (ms: number): Deadline {
+    // The resolver compares `at` with the wall clock, not with the injected one.
+    return { at: Date.now() + ms, signal: AbortSignal.any([AbortSignal.timeout(ms), this.#stopping.signal]) }
   }
 
   /** Scans now and every interval after; a scan never overlaps the one before (a slow registry delays the next). */
@@ -89,9 +111,10 @@ export class DriftScanner {
     this.#timer = setInterval(tick, this.#options.intervalMs).unref()
   }
 
-  /** Stops the timer and waits for a scan in progress, so shutdown does not cut a registry request short. */
+  /** Stops the timer, aborts the registry lookups of a scan in progress and waits for it to settle. */
   async stop (): Promise<void> {
     clearInterval(this.#timer)
+    this.#stopping.abort()
     this.#timer = undefined
     await this.#running
   }

@@ -69,6 +69,7 @@ matchExpressions:
 {{- $mode := ternary "self-managed" "files" (eq .Values.certificates.mode "self-managed") -}}
 {{- $certificates := merge (dict "mode" $mode) (get $config "certificates" | default dict) -}}
 {{- $_ := set $config "certificates" $certificates -}}
+{{- if .Values.drift.enabled -}}{{- $_ := set $config "drift" (merge (dict "intervalMinutes" .Values.drift.intervalMinutes) (get $config "drift" | default dict)) -}}{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 
