@@ -32,12 +32,15 @@ import { benchWarm } from './warm.js'
  *                 BENCH_ONLY=charts renders the charts again from bench/results.json
  * BENCH_IDLE_SECONDS=N  the network section's idle period (default 60, the issue's figure)
  * BENCH_KEEP=1    keep the work directory (configs, server logs)
+ * BENCH_LEVELS=L  the warm section's concurrencies, comma-separated (default 1,16,64), e.g. 16,64 for issue 17 §4
+ * BENCH_BUILD_DIR=D compile into D (default node_modules/.cache/atw-bench); node_modules is shared between worktrees, so
+ *                 two benches at once each need their own (D must sit where ../node_modules resolves, e.g. in the repo)
  */
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const quick = process.env['BENCH_QUICK'] === '1'
 const timing = quick ? { warmupMs: 500, roundMs: 1000, rounds: 3 } : { warmupMs: 2000, roundMs: 3000, rounds: 5 }
-const levels = [1, 16, 64]
+const levels = (process.env['BENCH_LEVELS'] ?? '1,16,64').split(',').map(Number)
 const coldAdmissions = quick ? 10 : 40
 const digesterAdmissions = quick ? 5 : 20
 const digesterConcurrency = 16
@@ -65,7 +68,7 @@ const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
  * outside every lint and git path.
  */
 async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string, toxiproxyBinary: string }> {
-  const outDir = join(repoRoot, 'node_modules', '.cache', 'atw-bench')
+  const outDir = resolve(process.env['BENCH_BUILD_DIR'] ?? join(repoRoot, 'node_modules', '.cache', 'atw-bench'))
   log(`compiling src (tsc -p tsconfig.build.json --outDir ${relative(repoRoot, outDir)}/dist)`)
   await rm(join(outDir, 'dist'), { recursive: true, force: true })
   execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'),

@@ -44,6 +44,11 @@ export function staleAuditValue (stale: Staleness): string {
 }
 
 export function auditAnnotations (entries: Iterable<readonly [string, string]>): Record<string, string> | undefined {
-  const valid = [...entries].filter(([key]) => isValidAuditKey(key))
-  return valid.length === 0 ? undefined : Object.fromEntries(valid)
+  let annotations: Record<string, string> | undefined
+  for (const [key, value] of entries) {
+    if (!isValidAuditKey(key)) continue
+    annotations ??= {}
+    annotations[key] = value
+  }
+  return annotations
 }

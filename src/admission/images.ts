@@ -30,8 +30,19 @@ export function fieldPath (path: ReadonlyArray<string | number>): string {
   return path.map((token, index) => typeof token === 'number' ? `[${token}]` : `${index === 0 ? '' : '.'}${token}`).join('')
 }
 
-function slot (path: ReadonlyArray<string | number>, reference: string): ImageSlot {
-  return { field: fieldPath(path), pointer: jsonPointer(path), path, reference }
+type Place = Omit<ImageSlot, 'reference'>
+
+function place (path: ReadonlyArray<string | number>): Place {
+  return { field: fieldPath(path), pointer: jsonPointer(path), path }
+}
+
+// Every admission reads the same few places; their names are built once (issue 17 §4: per-request strings on the warm
+// path). Containers past the CRD's 10 can still arrive before validation, so the table stops and those are built anew.
+const pausePlace = place(['spec', 'pauseImage'])
+const containerPlaces = Array.from({ length: 16 }, (_, index) => place(['spec', 'containers', index, 'image']))
+
+function slot (where: Place, reference: string): ImageSlot {
+  return { field: where.field, pointer: where.pointer, path: where.path, reference }
 }
 
 export function containersOf (object: unknown): unknown[] {
@@ -44,10 +55,10 @@ export function containersOf (object: unknown): unknown[] {
 export function imageSlots (object: unknown): ImageSlot[] {
   const slots: ImageSlot[] = []
   const spec = isRecord(object) ? object['spec'] : undefined
-  if (isRecord(spec) && typeof spec['pauseImage'] === 'string') slots.push(slot(['spec', 'pauseImage'], spec['pauseImage']))
+  if (isRecord(spec) && typeof spec['pauseImage'] === 'string') slots.push(slot(pausePlace, spec['pauseImage']))
   containersOf(object).forEach((container, index) => {
     if (isRecord(container) && typeof container['image'] === 'string') {
-      slots.push(slot(['spec', 'containers', index, 'image'], container['image']))
+      slots.push(slot(containerPlaces[index] ?? place(['spec', 'containers', index, 'image']), container['image']))
     }
   })
   return slots
