@@ -17,6 +17,8 @@ export function podEnvironment (deployment: V1Deployment): Record<string, string
   for (const variable of deployment.spec?.template.spec?.containers[0]?.env ?? []) {
     const fieldPath = variable.valueFrom?.fieldRef?.fieldPath
     if (variable.value !== undefined) env[variable.name] = variable.value
+    // `value: ""` is stored by the apiserver as no value at all; the kubelet gives the container an empty string.
+    else if (variable.valueFrom === undefined) env[variable.name] = ''
     else if (fieldPath === 'metadata.namespace' && namespace !== undefined) env[variable.name] = namespace
     else throw new Error(`env ${variable.name}: cannot resolve ${JSON.stringify(variable.valueFrom)} offline`)
   }

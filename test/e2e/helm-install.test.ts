@@ -83,18 +83,6 @@ const install = await timed(() => helmOn(['install', RELEASE, CHART, '--namespac
 if (install.value.code !== 0) throw new Error(`helm install failed: ${install.value.stderr}`)
 
 /**
- * The stored Deployment drops `value: ""` (omitempty): an entry with neither value nor valueFrom, which the kubelet
- * sets to "" (EnvVar.value "Defaults to \"\""). Resolved so here before the pod's environment is read.
- */
-function withKubeletEmptyValues (stored: V1Deployment): V1Deployment {
-  const copy = structuredClone(stored)
-  for (const variable of copy.spec?.template.spec?.containers[0]?.env ?? []) {
-    if (variable.value === undefined && variable.valueFrom === undefined) variable.value = ''
-  }
-  return copy
-}
-
-/**
  * Stands in for the installed release's pod: the installed ConfigMap's config file, the installed Deployment's
  * environment, a token of the installed ServiceAccount, listening on the Service's ClusterIP.
  */
@@ -105,7 +93,7 @@ async function standInForThePod (name: string) {
   const config = { ...installedConfig, server: { ...installedConfig.server, tlsCert: join(dir, name, 'tls.crt'), tlsKey: join(dir, name, 'tls.key') } }
   const deployment = JSON.parse(await kubectl(['get', 'deployment', RELEASE, '-n', NAMESPACE, '-o', 'json'])) as V1Deployment
   const storedEnv = deployment.spec?.template.spec?.containers[0]?.env ?? []
-  const deployedEnvironment = podEnvironment(withKubeletEmptyValues(deployment))
+  const deployedEnvironment = podEnvironment(deployment) // an env entry stored without value is "" in the pod
   const environment = Object.fromEntries(Object.entries(deployedEnvironment).filter(([variable]) => variable !== 'ATW_CONFIG'))
   const token = (await kubectl(['create', 'token', RELEASE, '-n', NAMESPACE, '--duration=1h'])).trim()
   const kubeconfig = join(dir, `${name}.kubeconfig`)
