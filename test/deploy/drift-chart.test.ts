@@ -4,15 +4,13 @@
  * metrics.prometheusRule.enabled the two alerts, which pass `promtool check rules` and the firing / not-firing cases of
  * test/fixtures/monitoring/drift-rules.test.yaml as rendered. promtool comes from scripts/build-promtool.sh.
  */
-import { execFile } from 'node:child_process'
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { parse, stringify } from 'yaml'
-import { scriptOutput } from '../support/build-script.js'
+import { promtool } from '../support/promtool.js'
 import { helm, CHART, renderChart, TEST_IMAGE, type RenderedObject } from '../support/helm.js'
 
 const UNIT_TESTS = fileURLToPath(new URL('../fixtures/monitoring/drift-rules.test.yaml', import.meta.url))
@@ -22,17 +20,6 @@ const ALERTS = ['ActorTemplateImageOutdated', 'ActorTemplateDriftScanStale']
 interface Rule { alert: string, expr: string, for: string }
 interface RuleFile { groups: Array<{ name: string, rules: Rule[] }> }
 
-const promtool = await scriptOutput('build-promtool.sh')
-
-async function run (args: string[]): Promise<{ code: number, output: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(promtool, args, { maxBuffer: 8 << 20 })
-    return { code: 0, output: stdout + stderr }
-  } catch (error) {
-    const failed = error as { code?: number, stdout?: string, stderr?: string }
-    return { code: typeof failed.code === 'number' ? failed.code : -1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` }
-  }
-}
 
 const configOf = (objects: readonly RenderedObject[]): Record<string, unknown> => {
   const configMap = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.endsWith('-config'))
@@ -87,7 +74,7 @@ async function unitTestsAgainst (ruleFile: RuleFile): Promise<{ code: number, ou
   try {
     await writeFile(join(dir, 'drift-rules.yaml'), stringify(ruleFile))
     await copyFile(UNIT_TESTS, join(dir, 'tests.yaml'))
-    return await run(['test', 'rules', join(dir, 'tests.yaml')])
+    return await promtool(['test', 'rules', join(dir, 'tests.yaml')])
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -104,7 +91,7 @@ t.test('the rendered rules pass promtool check rules, with alertAfter as the out
   const dir = await mkdtemp(join(tmpdir(), 'atw-drift-rules-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   await writeFile(join(dir, 'rules.yaml'), stringify(rules))
-  const checked = await run(['check', 'rules', join(dir, 'rules.yaml')])
+  const checked = await promtool(['check', 'rules', join(dir, 'rules.yaml')])
   t.equal(checked.code, 0, checked.output)
   t.match(checked.output, 'SUCCESS: 2 rules found')
 })

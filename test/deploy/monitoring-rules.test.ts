@@ -4,15 +4,13 @@
  * that make it fire and series that must not. Mutations prove those unit tests bite: an alert made to never fire, or
  * to always fire, must fail them. promtool comes from scripts/build-promtool.sh.
  */
-import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { parse, stringify } from 'yaml'
-import { scriptOutput } from '../support/build-script.js'
+import { promtool, type PromtoolRun } from '../support/promtool.js'
 
 const RULES = fileURLToPath(new URL('../../charts/actortemplate-webhook/files/prometheus-rules.yaml', import.meta.url))
 const UNIT_TESTS = fileURLToPath(new URL('../fixtures/monitoring/prometheus-rules.test.yaml', import.meta.url))
@@ -21,30 +19,18 @@ interface Rule { alert: string, expr: string }
 interface RuleFile { groups: Array<{ name: string, rules: Rule[] }> }
 interface UnitTests { rule_files: string[], tests: Array<{ name: string, alert_rule_test?: Array<{ alertname: string, exp_alerts?: unknown[] }> }> }
 
-const promtool = await scriptOutput('build-promtool.sh')
 const rules = parse(await readFile(RULES, 'utf8')) as RuleFile
 const alerts = rules.groups.flatMap((group) => group.rules)
 const unitTests = parse(await readFile(UNIT_TESTS, 'utf8')) as UnitTests
 
-interface Run { code: number, output: string }
-
-async function run (args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(promtool, args, { maxBuffer: 8 << 20 })
-    return { code: 0, output: stdout + stderr }
-  } catch (error) {
-    const failed = error as { code?: number, stdout?: string, stderr?: string }
-    return { code: typeof failed.code === 'number' ? failed.code : -1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` }
-  }
-}
 
 /** The unit tests run against `mutated` rules: both files in a temp dir, the tests pointing at the copy. */
-async function runUnitTestsAgainst (mutated: RuleFile): Promise<Run> {
+async function runUnitTestsAgainst (mutated: RuleFile): Promise<PromtoolRun> {
   const dir = await mkdtemp(join(tmpdir(), 'atw-promtool-'))
   await mkdir(join(dir, 'rules'))
   await writeFile(join(dir, 'rules', 'mutated.yaml'), stringify(mutated))
   await writeFile(join(dir, 'tests.yaml'), stringify({ ...unitTests, rule_files: ['rules/mutated.yaml'] }))
-  return await run(['test', 'rules', join(dir, 'tests.yaml')])
+  return await promtool(['test', 'rules', join(dir, 'tests.yaml')])
 }
 
 function withExpr (alert: string, expr: string): RuleFile {
@@ -52,7 +38,7 @@ function withExpr (alert: string, expr: string): RuleFile {
 }
 
 t.test('promtool check rules accepts every alert', async (t) => {
-  const checked = await run(['check', 'rules', RULES])
+  const checked = await promtool(['check', 'rules', RULES])
   t.equal(checked.code, 0, checked.output)
   t.match(checked.output, new RegExp(`SUCCESS: ${alerts.length} rules found`))
   t.same(alerts.map((rule) => rule.alert).sort(), [
@@ -68,7 +54,7 @@ t.test('promtool test rules: each alert fires on its input series and stays quie
     t.ok(cases.some((c) => c.alertname === alert && (c.exp_alerts ?? []).length === 0), `${alert} has a not-firing case`)
   }
   // The unit tests name the rule file by a path relative to themselves: run them where they are.
-  const tested = await run(['test', 'rules', UNIT_TESTS])
+  const tested = await promtool(['test', 'rules', UNIT_TESTS])
   t.equal(tested.code, 0, tested.output)
   t.match(tested.output, /SUCCESS/)
   t.notMatch(tested.output, /FAILED/)
