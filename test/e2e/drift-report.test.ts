@@ -10,7 +10,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import t from 'tap'
-import { stringify } from 'yaml'
 import { installCrd, REPO_ROOT, startCluster } from '../support/cluster.js'
 import { buildOciImage, buildOciIndex, type BuiltImage } from '../support/oci-layout.js'
 import { pushImage } from '../support/push.js'
@@ -19,6 +18,7 @@ import { writeTlsFiles } from '../support/tls.js'
 import { applyObjects, shippedWebhookConfigurations, withUrlClientConfig } from '../support/webhook-configs.js'
 import { startWebhook, type LogLine } from '../support/webhook-process.js'
 import { actorTemplate, createNamespace, manifest, storedTemplate, waitForWebhooks } from './harness.js'
+import { kubectlOk, writeServiceAccountKubeconfig } from '../support/kubectl-ok.js'
 
 t.setTimeout(10 * 60 * 1000)
 
@@ -48,26 +48,12 @@ const [tls] = await Promise.all([
   ...Object.values(images).map(({ repo, tag, image }) => pushImage(registry, image, repo, tag))
 ])
 
-async function kubectlOk (args: string[], input?: string): Promise<string> {
-  const result = await cluster.kubectl(args, input === undefined ? {} : { input })
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`)
-  return result.stdout
-}
+const kubectl = async (args: string[], input?: string): Promise<string> => await kubectlOk(cluster, args, input)
 
 // The pod's identity: a ServiceAccount with no permission of its own, and a token minted for it (TokenRequest).
 await createNamespace(cluster, NAMESPACE)
-await kubectlOk(['create', 'serviceaccount', SERVICE_ACCOUNT, '-n', NAMESPACE])
-const token = (await kubectlOk(['create', 'token', SERVICE_ACCOUNT, '-n', NAMESPACE, '--duration', '1h'])).trim()
-const serviceAccountKubeconfig = join(dir, 'service-account.kubeconfig')
-await writeFile(serviceAccountKubeconfig, stringify({
-  apiVersion: 'v1',
-  kind: 'Config',
-  // As the admin kubeconfig of test/support/cluster.ts: the serving certificate is self-signed for the test.
-  clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'insecure-skip-tls-verify': true } }],
-  users: [{ name: SERVICE_ACCOUNT, user: { token } }],
-  contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: SERVICE_ACCOUNT } }],
-  'current-context': 'e2e'
-}), { mode: 0o600 })
+await kubectl(['create', 'serviceaccount', SERVICE_ACCOUNT, '-n', NAMESPACE])
+const serviceAccountKubeconfig = await writeServiceAccountKubeconfig(cluster, { namespace: NAMESPACE, serviceAccount: SERVICE_ACCOUNT, file: join(dir, 'service-account.kubeconfig') })
 
 /** manifests/components/drift as an admin's overlay renders it (a component cannot be built on its own). */
 async function driftComponent (): Promise<string> {
@@ -75,7 +61,7 @@ async function driftComponent (): Promise<string> {
   try {
     const component = relative(overlay, join(REPO_ROOT, 'manifests', 'components', 'drift'))
     await writeFile(join(overlay, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncomponents:\n  - ${component}\n`)
-    return await kubectlOk(['kustomize', overlay])
+    return await kubectl(['kustomize', overlay])
   } finally {
     await rm(overlay, { recursive: true, force: true })
   }
@@ -141,7 +127,7 @@ t.test('without the ClusterRoleBinding: each scan logs the 403, the process keep
 })
 
 t.test('the component\'s ClusterRole grants list on ActorTemplates and nothing else', async (t) => {
-  await kubectlOk(['apply', '-f', '-'], await driftComponent())
+  await kubectl(['apply', '-f', '-'], await driftComponent())
   const as = `--as=system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}`
   const canI = async (...args: string[]): Promise<string> => (await cluster.kubectl(['auth', 'can-i', ...args, as])).stdout.trim()
   t.equal(await canI('list', 'actortemplates.ate.dev', '-A'), 'yes')

@@ -34,6 +34,7 @@ import { pushImage } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { actorTemplate, createNamespace, manifest, PINNED_MESSAGE, pollDryRun, storedTemplate, timed } from './harness.js'
+import { kubectlOk, writeServiceAccountKubeconfig } from '../support/kubectl-ok.js'
 
 t.setTimeout(10 * 60 * 1000)
 
@@ -65,11 +66,7 @@ await Promise.all([installCrd(cluster), installCrd(cluster, CERT_MANAGER_CRDS), 
 const pauseTag = `${registry.host}/pause:3.10`
 const agentTag = `${registry.host}/acme/agent:1.4`
 
-async function kubectl (args: string[], input?: string): Promise<string> {
-  const result = await cluster.kubectl(args, input === undefined ? {} : { input })
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(result.code)}): ${result.stderr}`)
-  return result.stdout
-}
+const kubectl = async (args: string[], input?: string): Promise<string> => await kubectlOk(cluster, args, input)
 const helmOn = (args: string[], values?: object) => helm([...args, '--kubeconfig', cluster.kubeconfig], values === undefined ? {} : { values })
 
 // --- helm install: the admin's values, plus the service port this node-less cluster needs
@@ -95,16 +92,7 @@ async function standInForThePod (name: string) {
   const storedEnv = deployment.spec?.template.spec?.containers[0]?.env ?? []
   const deployedEnvironment = podEnvironment(deployment) // an env entry stored without value is "" in the pod
   const environment = Object.fromEntries(Object.entries(deployedEnvironment).filter(([variable]) => variable !== 'ATW_CONFIG'))
-  const token = (await kubectl(['create', 'token', RELEASE, '-n', NAMESPACE, '--duration=1h'])).trim()
-  const kubeconfig = join(dir, `${name}.kubeconfig`)
-  await writeFile(kubeconfig, JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } }],
-    users: [{ name: RELEASE, user: { token } }],
-    contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: RELEASE, namespace: NAMESPACE } }],
-    'current-context': 'e2e'
-  }), { mode: 0o600 })
+  const kubeconfig = await writeServiceAccountKubeconfig(cluster, { namespace: NAMESPACE, serviceAccount: RELEASE, file: join(dir, `${name}.kubeconfig`) })
   const webhook = await startWebhook({ host: clusterIp, port, config, env: { ...environment, KUBECONFIG: kubeconfig }, t })
   return { webhook, storedEnv, deployedEnvironment, environment }
 }

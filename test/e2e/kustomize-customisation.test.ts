@@ -12,7 +12,7 @@
  * port are changed from 443 to an unprivileged one.
  */
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -30,6 +30,7 @@ import { startRegistry } from '../support/registry.js'
 import { applyObjects, withServicePort, type WebhookConfiguration } from '../support/webhook-configs.js'
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { actorTemplate, createNamespace, manifest, pollDryRun, storedTemplate } from './harness.js'
+import { kubectlOk, writeServiceAccountKubeconfig } from '../support/kubectl-ok.js'
 
 t.setTimeout(10 * 60 * 1000)
 
@@ -56,11 +57,7 @@ await Promise.all([installCrd(cluster), installCrd(cluster, CERT_MANAGER_CRDS),
 const pauseTag = `${registry.host}/pause:3.10`
 const agentTag = `${registry.host}/acme/agent:1.4`
 
-async function kubectl (args: string[], input?: string): Promise<string> {
-  const result = await cluster.kubectl(args, input === undefined ? {} : { input })
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(result.code)}): ${result.stderr}`)
-  return result.stdout
-}
+const kubectl = async (args: string[], input?: string): Promise<string> => await kubectlOk(cluster, args, input)
 const serverSideApply = async (objects: readonly K8sObject[], extra: string[] = []): Promise<string> =>
   await kubectl(['apply', '--server-side', '--field-manager=admin', ...extra, '-f', '-'], objects.map((object) => JSON.stringify(object)).join('\n'))
 
@@ -85,16 +82,7 @@ const config = {
 // ATW_CONFIG is the in-pod mount path; the process gets the same file through --config instead.
 const environment = Object.fromEntries(Object.entries(podEnvironment(only(objects, 'Deployment') as unknown as V1Deployment))
   .filter(([name]) => name !== 'ATW_CONFIG'))
-const token = (await kubectl(['create', 'token', SERVICE, '-n', NAMESPACE, '--duration=1h'])).trim()
-const kubeconfig = join(dir, 'webhook.kubeconfig')
-await writeFile(kubeconfig, JSON.stringify({
-  apiVersion: 'v1',
-  kind: 'Config',
-  clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } }],
-  users: [{ name: SERVICE, user: { token } }],
-  contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: SERVICE, namespace: NAMESPACE } }],
-  'current-context': 'e2e'
-}), { mode: 0o600 })
+const kubeconfig = await writeServiceAccountKubeconfig(cluster, { namespace: NAMESPACE, serviceAccount: SERVICE, file: join(dir, 'webhook.kubeconfig') })
 const webhook = await startWebhook({ host: clusterIp, port, config, env: { ...environment, KUBECONFIG: kubeconfig }, t })
 
 t.test('server-side apply: every rendered object stored where the overlay put it', async (t) => {

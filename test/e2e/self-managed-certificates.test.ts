@@ -11,13 +11,13 @@
  * ClusterIP, and the Service and clientConfig.service name its unprivileged port instead of 443.
  */
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
 import t from 'tap'
 import { parse } from 'yaml'
-import { installCrd, startCluster, type Cluster } from '../support/cluster.js'
+import { installCrd, startCluster } from '../support/cluster.js'
 import { buildOciImage, buildOciIndex } from '../support/oci-layout.js'
 import { pushImage } from '../support/push.js'
 import { startRegistry } from '../support/registry.js'
@@ -25,6 +25,7 @@ import { applyObjects, shippedWebhookConfigurations, WITH_VALIDATING_WEBHOOK_DIR
 import { buildWebhook, startWebhook } from '../support/webhook-process.js'
 import { actorTemplate, manifest, storedTemplate, waitForWebhooks } from './harness.js'
 import { freePort } from '../support/free-port.js'
+import { kubectlOk, writeServiceAccountKubeconfig } from '../support/kubectl-ok.js'
 
 t.setTimeout(10 * 60 * 1000)
 
@@ -50,11 +51,7 @@ await Promise.all([installCrd(cluster), pushImage(registry, pause, 'pause', '3.1
 const pauseTag = `${registry.host}/pause:3.10`
 const agentTag = `${registry.host}/acme/agent:1.4`
 
-async function kubectl (args: string[], input?: string): Promise<string> {
-  const result = await cluster.kubectl(args, input === undefined ? {} : { input })
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(result.code)}): ${result.stderr}`)
-  return result.stdout
-}
+const kubectl = async (args: string[], input?: string): Promise<string> => await kubectlOk(cluster, args, input)
 
 interface CertSecret { ca: string, leaf: string, bundle: string, bundleBase64: string }
 
@@ -85,20 +82,6 @@ function servedCertificate (host: string, port: number): Promise<X509Certificate
   })
 }
 
-/** A kubeconfig for the webhook's ServiceAccount, as the pod would have it (bound token, the apiserver's CA). */
-async function serviceAccountKubeconfig (c: Cluster): Promise<string> {
-  const token = (await kubectl(['create', 'token', SERVICE, '-n', NAMESPACE, '--duration=1h'])).trim()
-  const file = join(dir, 'webhook.kubeconfig')
-  await writeFile(file, JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'e2e', cluster: { server: c.server, 'certificate-authority-data': Buffer.from(c.caPem).toString('base64') } }],
-    users: [{ name: SERVICE, user: { token } }],
-    contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: SERVICE, namespace: NAMESPACE } }],
-    'current-context': 'e2e'
-  }), { mode: 0o600 })
-  return file
-}
 
 // --- install the shipped objects, then stand in for kube-proxy and for the pod
 // Both configurations (issue 16 §2 moved /validate to an overlay): caBundle is published to each.
@@ -129,7 +112,7 @@ const config = {
   },
   registries: [{ host: registry.host, insecure: true }]
 }
-const kubeconfig = await serviceAccountKubeconfig(cluster)
+const kubeconfig = await writeServiceAccountKubeconfig(cluster, { namespace: NAMESPACE, serviceAccount: SERVICE, file: join(dir, 'webhook.kubeconfig') })
 const started = performance.now()
 const webhook = await startWebhook({ host: clusterIp, port, config, env: { KUBECONFIG: kubeconfig }, t })
 const readyAfterMs = Math.round(performance.now() - started)
