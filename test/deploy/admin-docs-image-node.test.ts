@@ -8,6 +8,7 @@ import t from 'tap'
 import { REPO_ROOT } from '../support/cluster.js'
 import { startNodeCluster } from '../support/node-cluster.js'
 import { NAMESPACE } from '../support/webhook-deployment.js'
+import { kubectlOk as kubectlOn } from '../support/kubectl-ok.js'
 
 t.setTimeout(10 * 60 * 1000)
 
@@ -18,11 +19,7 @@ t.comment(`real-node cluster started in ${cluster.timings.readyMs} ms`)
 interface PodList { items: Array<{ metadata: { name: string }, status?: { containerStatuses?: Array<{ state?: { waiting?: { reason?: string, message?: string } } }> } }> }
 interface EventList { items: Array<{ reason?: string, message?: string, involvedObject: { kind?: string, name?: string } }> }
 
-async function kubectlOk (args: string[]): Promise<string> {
-  const result = await cluster.kubectl(args)
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(result.code)}): ${result.stderr}`)
-  return result.stdout
-}
+const kubectlOk = async (args: string[]): Promise<string> => await kubectlOn(cluster, args)
 
 t.test('no image set: applied, then refused by the kubelet with the placeholder\'s words, without a pull', async (t) => {
   const applied = await cluster.kubectl(['apply', '-k', `${REPO_ROOT}manifests/`])

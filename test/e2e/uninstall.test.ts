@@ -20,6 +20,7 @@ import { onlyBlock, readManifestsReadme, shellCommands } from '../deploy/admin-d
 import { installCrd, REPO_ROOT, startCluster, type KubectlResult } from '../support/cluster.js'
 import { kustomize, WITH_VALIDATING_WEBHOOK_DIR } from '../support/webhook-configs.js'
 import { actorTemplate, createNamespace, manifest, PINNED_MESSAGE, pollDryRun } from './harness.js'
+import { kubectlOk as kubectlOn } from '../support/kubectl-ok.js'
 
 t.setTimeout(5 * 60 * 1000)
 // The README's paths (manifests/) are relative to the repository root.
@@ -46,11 +47,7 @@ const tagged = (name: string): string => manifest(actorTemplate(name, 'team-a', 
 const readme = await readManifestsReadme()
 const commands = shellCommands(onlyBlock(readme, 'Uninstall', 'sh'))
 
-async function kubectlOk (args: string[]): Promise<string> {
-  const result = await cluster.kubectl(args)
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(result.code)}): ${result.stderr}`)
-  return result.stdout
-}
+const kubectlOk = async (args: string[]): Promise<string> => await kubectlOn(cluster, args)
 
 /** Installs as an admin does, and waits until the apiserver calls the (pod-less) webhook and fails closed. */
 async function install (): Promise<void> {
