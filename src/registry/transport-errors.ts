@@ -1,9 +1,12 @@
-import { errors as undiciErrors } from 'undici'
 import { ErrorCode } from '../errors.js'
 import { BlockedAddressError } from './address-guard.js'
 import { BodyTooLargeError } from './body-limits.js'
 import { RealmAddressError } from './realm-guard.js'
 import { RedirectError } from './transport.js'
+
+// undici's HeadersTimeoutError, BodyTimeoutError and ConnectTimeoutError, by their stable codes: importing undici's
+// error classes here would load undici at start-up, before any lookup needs it (issue 17 §3, idle RSS).
+const undiciTimeoutCodes = new Set<unknown>(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 
 /**
  * Turns a thrown transport failure into our error code and a sentence a user can act on. `plainHttp` marks a server
@@ -18,8 +21,8 @@ export function describeTransportError (error: unknown, deadline: AbortSignal): 
   if (error instanceof RedirectError) return { code: ErrorCode.registryBadResponse, detail: error.message }
   if (error instanceof BodyTooLargeError) return { code: ErrorCode.registryResponseTooLarge, detail: error.message, status: error.status }
   if (deadline.aborted) return { code: ErrorCode.registryTimeout, detail: 'no answer before the admission deadline' }
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError ||
-    error instanceof undiciErrors.ConnectTimeoutError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) {
+  if (undiciTimeoutCodes.has((error as { code?: unknown } | null)?.code) ||
+    (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) {
     return { code: ErrorCode.registryTimeout, detail: 'no answer within the per-request timeout' }
   }
   const code = (findCause(error, (cause) => typeof (cause as { code?: unknown }).code === 'string') as { code?: string } | undefined)?.code

@@ -9,13 +9,16 @@ import { writeTlsFiles } from '../support/tls.js'
 
 /**
  * Issue 6: idle RSS. A `serve` that uses no Kubernetes feature must not load the Kubernetes client or the certificate
- * code (@peculiar/x509 and its ASN.1 stack); each replica would pay their memory for nothing. The real process is
- * started, so any static import chain that reaches them again shows up here.
+ * code (@peculiar/x509 and its ASN.1 stack); each replica would pay their memory for nothing. Nor undici before a
+ * digest has to be looked up (issue 17 §3). The real process is started, so any static import chain that reaches
+ * them again shows up here.
  */
 
 const kubeClient = 'node_modules/@kubernetes/client-node/'
 const x509 = 'node_modules/@peculiar/x509/'
 const certificateManager = 'src/kube/certificate-manager.ts'
+// Issue 17 §3: undici (~18 MB of idle RSS) is loaded by the first registry request, not at start-up.
+const undici = 'node_modules/undici/'
 
 interface Served {
   loaded: string[]
@@ -66,7 +69,7 @@ function loads (served: Served, path: string): boolean {
 t.test('issue 6: serve with certificates.mode files and no pull Secrets loads neither the Kubernetes client nor x509', async (t) => {
   const served = await serveAndStop({}, {}, () => true)
   t.ok(loads(served, 'src/kube/integration.ts'), 'the hook sees our modules')
-  for (const path of [kubeClient, x509, certificateManager, 'src/kube/client.ts', 'src/certs/generate.ts']) {
+  for (const path of [kubeClient, x509, certificateManager, undici, 'src/kube/client.ts', 'src/certs/generate.ts']) {
     t.notOk(loads(served, path), `${path} not loaded`)
   }
 })

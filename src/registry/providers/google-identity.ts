@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici'
+import type { Agent } from 'undici'
 import { BodyLimit } from '../body-limits.js'
 import type { Credential, CredentialSource } from '../credentials.js'
 import { readCapped } from '../read-capped.js'
@@ -27,7 +27,8 @@ export class GoogleIdentityError extends Error {
 export class GoogleIdentity implements CredentialSource {
   readonly #options: GoogleIdentityOptions
   readonly #now: () => number
-  readonly #dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 2 })
+  // Made on the first token fetch: loading undici at start-up costs every replica its memory (issue 17 §3).
+  #dispatcher: Agent | undefined
   #cached: { token: string, refreshAt: number } | undefined
   #pending: Promise<string> | undefined
 
@@ -58,6 +59,8 @@ export class GoogleIdentity implements CredentialSource {
 
   async #fetch (): Promise<string> {
     const url = this.#options.metadataTokenUrl
+    const { Agent, request } = await import('undici')
+    this.#dispatcher ??= new Agent({ keepAliveTimeout: 10_000, connections: 2 })
     let response
     try {
       response = await request(url, {
@@ -93,7 +96,7 @@ export class GoogleIdentity implements CredentialSource {
   }
 
   async close (): Promise<void> {
-    await this.#dispatcher.close()
+    await this.#dispatcher?.close()
   }
 }
 
