@@ -118,7 +118,7 @@ t.test('.dockerignore sends exactly what the build copies: no keys, no node_modu
 t.test('the runtime sets NODE_OPTIONS that Node 24 accepts (the bench runs our server with the same line)', async (t) => {
   const env = stage('runtime').instructions.filter((instruction) => instruction.keyword === 'ENV').map((instruction) => instruction.args)
   const options = env.map((args) => /^NODE_OPTIONS="([^"]*)"$/.exec(args)?.[1]).find((value) => value !== undefined)
-  t.equal(options, '--max-semi-space-size=16 --max-old-space-size=128',
+  t.equal(options, '--max-semi-space-size=4 --max-old-space-size=128',
     'young and old generation capped: V8 would size them from the machine, not the pod (issue 17 §3)')
   const node = join(ROOT, 'node_modules', '.bin', 'node')
   const { stdout } = await promisify(execFile)(node, ['-e', 'process.stdout.write(String(require("node:v8").getHeapSpaceStatistics().length > 0))'], {
