@@ -4,7 +4,7 @@ import { destination, pino } from 'pino'
 import { loadConfig } from '../src/config.js'
 import { buildApp, Readiness } from '../src/http/app.js'
 import { createMetrics } from '../src/http/metrics.js'
-import type { Resolution, Resolver } from '../src/registry/types.js'
+import { cachedResolver, warmImages } from './cached-resolver.js'
 import { templateReview } from './reviews.js'
 
 /**
@@ -19,18 +19,9 @@ import { templateReview } from './reviews.js'
 
 const perRound = Number(process.argv[2] ?? 5000)
 const rounds = Number(process.argv[3] ?? 5)
-const digest = `sha256:${'ab12'.repeat(16)}`
-const images = ['registry.example/pause:3.10', 'registry.example/acme/agent:1.4', 'registry.example/acme/sidecar:2.0',
-  'registry.example/acme/proxy:1.27', 'registry.example/acme/tools:0.9']
 
-/** Every reference answered as a digest cache hit: the warm path, with no I/O. */
-const cachedResolver: Resolver = {
-  resolveAll: async (references) => new Map(references.map((reference): [string, Resolution] => [reference, {
-    ok: true, original: reference, pinned: `${reference}@${digest}`, digest, mediaType: 'application/vnd.oci.image.index.v1+json', fromCache: true
-  }]))
-}
 
-const body = templateReview(images)
+const body = templateReview(warmImages)
 const config = loadConfig({}, {})
 const logger = pino({ level: config.logLevel }, destination({ dest: '/dev/null', sync: true }))
 const ours = buildApp(config, { resolver: cachedResolver, metrics: createMetrics({ defaultMetrics: false }), readiness: new Readiness(), loggerInstance: logger })

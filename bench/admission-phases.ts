@@ -5,7 +5,8 @@ import { admissionLogEntry } from '../src/admission/log-entry.js'
 import { decodeReview } from '../src/admission/review.js'
 import { loadConfig } from '../src/config.js'
 import { createMetrics } from '../src/http/metrics.js'
-import { deadlineIn, type Resolution, type Resolver } from '../src/registry/types.js'
+import { deadlineIn } from '../src/registry/types.js'
+import { cachedResolver, warmImages } from './cached-resolver.js'
 import { templateReview } from './reviews.js'
 
 /**
@@ -18,16 +19,8 @@ import { templateReview } from './reviews.js'
  */
 
 const iterations = Number(process.argv[2] ?? 20000)
-const digest = `sha256:${'ab12'.repeat(16)}`
-const images = ['registry.example/pause:3.10', 'registry.example/acme/agent:1.4', 'registry.example/acme/sidecar:2.0',
-  'registry.example/acme/proxy:1.27', 'registry.example/acme/tools:0.9']
-const cachedResolver: Resolver = {
-  resolveAll: async (references) => new Map(references.map((reference): [string, Resolution] => [reference, {
-    ok: true, original: reference, pinned: `${reference}@${digest}`, digest, mediaType: 'application/vnd.oci.image.index.v1+json', fromCache: true
-  }]))
-}
 
-const body = templateReview(images)
+const body = templateReview(warmImages)
 const config = loadConfig({}, {})
 const logger = pino({ level: 'info' }, destination({ dest: '/dev/null', sync: true })).child({ reqId: 'req-1' })
 const metrics = createMetrics({ defaultMetrics: false })
