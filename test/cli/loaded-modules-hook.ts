@@ -17,5 +17,13 @@ registerHooks({
 function required (): string[] {
   return Object.keys(createRequire(import.meta.url).cache).map((path) => pathToFileURL(path).href)
 }
+/**
+ * Node's own modules (e.g. "node-internal:internal/deps/undici/undici"), which no hook sees, from the undocumented
+ * process.moduleLoadList; if it ever goes away the test's positive check on internal/http fails instead of passing.
+ */
+function builtins (): string[] {
+  const list = (process as unknown as { moduleLoadList?: readonly string[] }).moduleLoadList ?? []
+  return list.filter((entry) => entry.startsWith('NativeModule ')).map((entry) => `node-internal:${entry.slice('NativeModule '.length)}`)
+}
 const output = process.env['ATW_TEST_LOADED_MODULES']
-if (output !== undefined) process.on('exit', () => { writeFileSync(output, [...new Set([...loaded, ...required()])].join('\n')) })
+if (output !== undefined) process.on('exit', () => { writeFileSync(output, [...new Set([...loaded, ...required(), ...builtins()])].join('\n')) })

@@ -99,6 +99,12 @@ t.test('issue 17 §3: serve loads no JSON schema compiler, only the generated va
   for (const path of schemaCompilers) t.notOk(loads(served, path), `${path} not loaded`)
 })
 
+t.test('issue 17 §3: serve does not load Node\'s bundled undici (node:http\'s lazy WebSocket getters)', async (t) => {
+  const served = await serveAndStop({}, {}, () => true)
+  t.ok(loads(served, 'node-internal:internal/http'), 'the hook sees Node\'s own modules')
+  t.notOk(loads(served, 'node-internal:internal/deps/undici/'), 'internal/deps/undici not loaded')
+})
+
 t.test('issue 6: pull Secrets load the Kubernetes client, still not the certificate code', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'atw-lazy-kube-'))
   const kubeconfig = join(dir, 'kubeconfig')
