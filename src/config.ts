@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs'
 import type { ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from './errors.js'
+// src/config-schema.ts compiled ahead of time (scripts/generate-validators.ts; issue 17 §3: serve loads no ajv compiler)
+// with allErrors, useDefaults and verbose: each error carries its parentSchema, where an unknown key finds the keys
+// allowed beside it.
 import { validateConfig } from './generated/config-validator.js'
 
 /**
@@ -165,12 +168,6 @@ export interface Config {
   }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
-
-/*
- * validateConfig is src/config-schema.ts compiled ahead of time (scripts/generate-validators.ts, issue 17 §3: serve
- * loads no ajv compiler) with allErrors, useDefaults and verbose: each error carries its parentSchema, where an unknown
- * key finds the keys allowed beside it.
- */
 
 /** Where a value came from when it was not the file: instancePath ("/server/port") → `ATW_PORT="70000"` or `--port 70000`. */
 type Origins = Map<string, string>
