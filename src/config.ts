@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
-import { configSchema } from './config-schema.js'
 import { ConfigError } from './errors.js'
+// src/config-schema.ts compiled ahead of time (scripts/generate-validators.ts; issue 17 §3: serve loads no ajv compiler)
+// with allErrors, useDefaults and verbose: each error carries its parentSchema, where an unknown key finds the keys
+// allowed beside it.
+import { validateConfig } from './generated/config-validator.js'
 
 /**
  * The only reader of process.env. Config comes from defaults < file (--config / ATW_CONFIG) < environment < flags,
@@ -165,9 +168,6 @@ export interface Config {
   }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
-
-// verbose: each error carries its parentSchema, where an unknown key finds the keys allowed beside it.
-const validateConfig = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(configSchema)
 
 /** Where a value came from when it was not the file: instancePath ("/server/port") → `ATW_PORT="70000"` or `--port 70000`. */
 type Origins = Map<string, string>

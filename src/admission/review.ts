@@ -1,16 +1,17 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
+import { Operation } from './review-schema.js'
+import { validateReviewRequest } from '../generated/review-request-validator.js'
 
 /**
  * The admission.k8s.io/v1 AdmissionReview request as the apiserver sends it (kubernetes/api admission/v1/types.go),
- * decoded once against a schema compiled at load time. Only what we read is required; everything else passes through
- * so a newer apiserver adding fields is never refused.
+ * decoded once against src/admission/review-schema.ts, compiled ahead of time (scripts/generate-validators.ts). Only
+ * what we read is required; everything else passes through so a newer apiserver adding fields is never refused.
  */
+
+export { Operation }
 
 export const admissionApiVersion = 'admission.k8s.io/v1'
 export const admissionReviewKind = 'AdmissionReview'
-
-export const Operation = { create: 'CREATE', update: 'UPDATE', delete: 'DELETE', connect: 'CONNECT' } as const
-export type Operation = (typeof Operation)[keyof typeof Operation]
 
 export interface GroupVersionKind { group: string, version: string, kind: string }
 export interface GroupVersionResource { group: string, version: string, resource: string }
@@ -47,39 +48,6 @@ export class InvalidReviewError extends Error {
   readonly code = 'INVALID_REVIEW'
 }
 
-const gvk = {
-  type: 'object',
-  required: ['group', 'version', 'kind'],
-  properties: { group: { type: 'string' }, version: { type: 'string' }, kind: { type: 'string' } }
-} as const
-
-const gvr = {
-  type: 'object',
-  required: ['group', 'version', 'resource'],
-  properties: { group: { type: 'string' }, version: { type: 'string' }, resource: { type: 'string' } }
-} as const
-
-const requestSchema = {
-  type: 'object',
-  required: ['uid', 'kind', 'resource', 'operation'],
-  properties: {
-    uid: { type: 'string', minLength: 1 },
-    kind: gvk,
-    resource: gvr,
-    subResource: { type: 'string' },
-    requestKind: gvk,
-    requestResource: gvr,
-    requestSubResource: { type: 'string' },
-    name: { type: 'string' },
-    namespace: { type: 'string' },
-    operation: { enum: Object.values(Operation) },
-    userInfo: { type: 'object' },
-    dryRun: { type: 'boolean' }
-  }
-} as const
-
-const validateRequest = new Ajv({ allErrors: true, strict: true }).compile<AdmissionRequest>(requestSchema)
-
 function describe (error: ErrorObject): string {
   const where = `request${error.instancePath.replaceAll('/', '.')}`
   if (error.keyword === 'required') return `${where}.${String(error.params['missingProperty'])} is required`
@@ -111,8 +79,8 @@ export function decodeReview (body: unknown): AdmissionRequest {
       `${describeValue(apiVersion)} and ${describeValue(kind)}; set admissionReviewVersions: ["v1"] in the webhook configuration`)
   }
   if (!isRecord(request)) throw new InvalidReviewError('the AdmissionReview has no request object')
-  if (!validateRequest(request)) {
-    const problems = (validateRequest.errors ?? []).map(describe)
+  if (!validateReviewRequest(request)) {
+    const problems = (validateReviewRequest.errors ?? []).map(describe)
     throw new InvalidReviewError(`invalid AdmissionReview: ${[...new Set(problems)].join('; ')}`)
   }
   return request

@@ -6,6 +6,7 @@ import { createRegistryStack } from '../registry/create-resolver.js'
 import { credentialsFromConfig } from '../registry/credentials-from-config.js'
 import { startKubeIntegration } from '../kube/integration.js'
 import { handleSignals, startServer } from '../http/server.js'
+import { compactStartUpHeap } from '../http/compact-start-up-heap.js'
 import { ExitCode, type Io, parseCommandArgs, UsageError } from './usage.js'
 import type { Resolver } from '../registry/types.js'
 import type { DriftReport } from '../outdated/drift-report.js'
@@ -83,6 +84,9 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
   try {
     drift = await startDrift(config, stack.resolver, metrics, logger)
     const server = await startServer(config, { resolver: stack.resolver, metrics, readiness, loggerInstance: logger })
+    // Start-up's garbage and grown young generation, given back before the first admission (issue 17 §3).
+    const compactMs = compactStartUpHeap()
+    logger.debug({ durationMs: compactMs === undefined ? undefined : Math.round(compactMs) }, 'start-up heap compacted')
     kube.attachServer(server.reloadCertificates)
     const uninstall = handleSignals(server)
     try {

@@ -10,6 +10,7 @@ import { deadlineIn, type Resolver } from '../registry/types.js'
 import { Readiness } from './readiness.js'
 import { admissionLogEntry } from '../admission/log-entry.js'
 import { IssuedRecords } from '../admission/issued-records.js'
+import { noRouteSchemaCompilers } from './no-route-schemas.js'
 
 /**
  * The HTTP surface: routes, body limits and the error handler. buildApp never listens (tests use inject());
@@ -123,7 +124,7 @@ function seconds (value: number): number {
 }
 
 type CommonOptions = Pick<FastifyServerOptions, 'bodyLimit' | 'requestTimeout' | 'connectionTimeout' | 'keepAliveTimeout' |
-'logController' | 'return503OnClosing' | 'forceCloseConnections' | 'logger' | 'loggerInstance'>
+'logController' | 'return503OnClosing' | 'forceCloseConnections' | 'logger' | 'loggerInstance' | 'schemaController'>
 
 function fastifyOptions (config: Readonly<Config>, deps: AppDeps): CommonOptions {
   return {
@@ -134,6 +135,8 @@ function fastifyOptions (config: Readonly<Config>, deps: AppDeps): CommonOptions
     // One line per admission is written by the route itself; fastify's two lines per request would double it.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // No route declares a schema; without these fastify would load ajv and fast-json-stringify for nothing (issue 17 §3).
+    schemaController: { compilersFactory: noRouteSchemaCompilers },
     forceCloseConnections: 'idle',
     ...(deps.loggerInstance === undefined
       ? { logger: deps.logger ?? { level: config.logLevel } }

@@ -19,6 +19,23 @@ const x509 = 'node_modules/@peculiar/x509/'
 const certificateManager = 'src/kube/certificate-manager.ts'
 // Issue 17 §3: undici (~18 MB of idle RSS) is loaded by the first registry request, not at start-up.
 const undici = 'node_modules/undici/'
+/**
+ * Issue 17 §3: the config and AdmissionReview validators are generated ahead of time (scripts/generate-validators.ts)
+ * and fastify gets no schema compilers (src/http/no-route-schemas.ts), so serve loads no JSON schema compiler: not
+ * ajv's (its runtime helpers, ajv/dist/runtime/, are what the generated code needs), not fastify's two, not
+ * fast-json-stringify's (fastify's error serialiser needs only fast-json-stringify/lib/serializer.js, its runtime).
+ */
+const schemaCompilers = [
+  'node_modules/ajv/dist/ajv.js',
+  'node_modules/ajv/dist/core.js',
+  'node_modules/ajv/dist/compile/',
+  'node_modules/ajv/dist/vocabularies/',
+  'node_modules/ajv-formats/',
+  'node_modules/@fastify/ajv-compiler/',
+  'node_modules/@fastify/fast-json-stringify-compiler/',
+  'node_modules/fast-json-stringify/index.js',
+  'node_modules/json-schema-ref-resolver/'
+]
 
 interface Served {
   loaded: string[]
@@ -72,6 +89,20 @@ t.test('issue 6: serve with certificates.mode files and no pull Secrets loads ne
   for (const path of [kubeClient, x509, certificateManager, undici, 'src/kube/client.ts', 'src/certs/generate.ts']) {
     t.notOk(loads(served, path), `${path} not loaded`)
   }
+})
+
+t.test('issue 17 §3: serve loads no JSON schema compiler, only the generated validators and ajv\'s runtime', async (t) => {
+  const served = await serveAndStop({}, {}, () => true)
+  for (const path of ['src/generated/config-validator.ts', 'src/generated/review-request-validator.ts', 'node_modules/ajv/dist/runtime/ucs2length.js']) {
+    t.ok(loads(served, path), `${path} loaded: the hook sees what the generated code uses`)
+  }
+  for (const path of schemaCompilers) t.notOk(loads(served, path), `${path} not loaded`)
+})
+
+t.test('issue 17 §3: serve does not load Node\'s bundled undici (node:http\'s lazy WebSocket getters)', async (t) => {
+  const served = await serveAndStop({}, {}, () => true)
+  t.ok(loads(served, 'node-internal:internal/http'), 'the hook sees Node\'s own modules')
+  t.notOk(loads(served, 'node-internal:internal/deps/undici/'), 'internal/deps/undici not loaded')
 })
 
 t.test('issue 6: pull Secrets load the Kubernetes client, still not the certificate code', async (t) => {
