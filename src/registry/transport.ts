@@ -8,6 +8,7 @@ import type { RegistryConfig } from '../config.js'
 import { BlockedAddressError, guardedLookup, isForbiddenHostName } from './address-guard.js'
 import { readCapped } from './read-capped.js'
 import { checkRealmLiteral, realmLookup } from './realm-guard.js'
+import { requestSignal } from './request-signal.js'
 
 /**
  * The only code that opens connections to registries. One keep-alive undici Agent per registry (its CA and
@@ -150,42 +151,55 @@ export class Transport {
       if (options.realmOf !== undefined) await checkRealmLiteral(current.hostname, options.realmOf.registryHost, settings.allowLinkLocal)
       const headers: Record<string, string> = { ...options.headers, 'user-agent': this.#options.userAgent }
       if (options.authorization !== undefined && current.origin === origin) headers['authorization'] = options.authorization
-      const started = performance.now()
-      let response
+      // Armed for this hop until its body is read: a registry that stalls mid-body is cut off like one that never answers.
+      const exchange = requestSignal(options.signal, this.#options.perRequestTimeoutMs)
       try {
-        response = await loaded.request(current, {
-          method: options.method,
-          headers,
-          signal: AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.perRequestTimeoutMs)]),
-          dispatcher: agent,
-          // undici closes the connection after every HEAD unless told otherwise (nodejs/undici#258, servers that send
-          // a HEAD body); registries speak the distribution API correctly, and a new TLS handshake per tag lookup was
-          // most of our cold-path cost (BENCHMARKS.md).
-          reset: false
-        })
-      } catch (error) {
-        this.#options.onExchange?.({ registry: settings.host, status: 'error', durationMs: performance.now() - started })
-        throw error
+        const answer = await this.#exchange(loaded, agent, current, options, headers, exchange.signal, settings, hop + 1 >= maxRedirects)
+        if (!(answer instanceof URL)) return answer
+        current = answer
+      } finally {
+        exchange.release()
       }
-      this.#options.onExchange?.({ registry: settings.host, status: response.statusCode, durationMs: performance.now() - started })
-      const location = response.headers['location']
-      if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
-        await response.body.dump()
-        if (hop + 1 >= maxRedirects) throw new RedirectError(`more than ${maxRedirects} redirects, last to ${location}`)
-        const next = new URL(location, current)
-        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && settings.insecure)) {
-          throw new RedirectError(`redirect to ${next.protocol}//${next.host} refused: only HTTPS${settings.insecure ? ' or HTTP' : ''} is allowed`)
-        }
-        current = next
-        continue
-      }
-      if (options.method === 'HEAD') {
-        await response.body.dump()
-        return { status: response.statusCode, headers: response.headers, body: undefined, url: current }
-      }
-      const read = await readCapped(response, options.maxBodyBytes)
-      return { status: response.statusCode, headers: response.headers, body: read.body, ...(read.discarded ? { bodyDiscarded: true } : {}), url: current }
     }
+  }
+
+  /** One hop: the response, or the URL a redirect points to (its body already discarded). */
+  async #exchange (loaded: Undici, agent: Agent, current: URL, options: SendOptions, headers: Record<string, string>,
+    signal: AbortSignal, settings: RegistryConfig, lastHop: boolean): Promise<HttpResponse | URL> {
+    const started = performance.now()
+    let response
+    try {
+      response = await loaded.request(current, {
+        method: options.method,
+        headers,
+        signal,
+        dispatcher: agent,
+        // undici closes the connection after every HEAD unless told otherwise (nodejs/undici#258, servers that send
+        // a HEAD body); registries speak the distribution API correctly, and a new TLS handshake per tag lookup was
+        // most of our cold-path cost (BENCHMARKS.md).
+        reset: false
+      })
+    } catch (error) {
+      this.#options.onExchange?.({ registry: settings.host, status: 'error', durationMs: performance.now() - started })
+      throw error
+    }
+    this.#options.onExchange?.({ registry: settings.host, status: response.statusCode, durationMs: performance.now() - started })
+    const location = response.headers['location']
+    if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
+      await response.body.dump()
+      if (lastHop) throw new RedirectError(`more than ${maxRedirects} redirects, last to ${location}`)
+      const next = new URL(location, current)
+      if (next.protocol !== 'https:' && !(next.protocol === 'http:' && settings.insecure)) {
+        throw new RedirectError(`redirect to ${next.protocol}//${next.host} refused: only HTTPS${settings.insecure ? ' or HTTP' : ''} is allowed`)
+      }
+      return next
+    }
+    if (options.method === 'HEAD') {
+      await response.body.dump()
+      return { status: response.statusCode, headers: response.headers, body: undefined, url: current }
+    }
+    const read = await readCapped(response, options.maxBodyBytes)
+    return { status: response.statusCode, headers: response.headers, body: read.body, ...(read.discarded ? { bodyDiscarded: true } : {}), url: current }
   }
 
   /** Open sockets across all registries (undici's own accounting). */
