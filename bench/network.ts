@@ -7,7 +7,7 @@ import { Client } from 'undici'
 import { manifestAccept } from '../src/registry/types.js'
 import { startCluster } from '../test/support/cluster.js'
 import { loadClient, type LoadClient } from './load.js'
-import { memoryOf } from './processes.js'
+import { cpuSecondsOf, memoryOf } from './processes.js'
 import type { BenchMode, BenchRegistry } from './registry.js'
 import { pinnedImagesOf, podReview, templateReview } from './reviews.js'
 import { startDigester, startOurs, type Running, type Workspace } from './servers.js'
@@ -39,12 +39,27 @@ export interface NetworkCell {
   floor_p50_ms: number
   /** p50 ÷ rtt (null at 0 ms): what a user waits, local work (ours and the registry's) included */
   ours_rtts: number | null
-  /** (p50 − the same cell's p50 at 0 ms) ÷ rtt: the round trips the path added; the targets are checked on this */
+  /**
+   * (p50 at this rtt − p50 at 0 ms) ÷ rtt, both p50s from the same `added_pairs` admissions, sent alternately at 0 ms
+   * and at this rtt: the round trips the path added; the targets are checked on this
+   */
   ours_added_rtts: number | null
+  /** the paired admissions behind ours_added_rtts (null at 0 ms) */
+  added_pairs: PairedAdmissions | null
   digester_rtts: number | null
   floor_rtts: number | null
   /** ours p50 ÷ digester p50 */
   ours_over_digester: number
+}
+
+export interface PairedAdmissions {
+  pairs: number
+  at_0_p50_ms: number
+  at_rtt_p50_ms: number
+  /** CPU per admission over all of them (user + system, /proc; 10 ms ticks over 2 × pairs admissions) */
+  ours_cpu_ms: number
+  /** docker-registry's CPU per admission over the same admissions: most of the local work */
+  registry_cpu_ms: number
 }
 
 export interface FirstAdmission {
@@ -134,7 +149,7 @@ interface Proxied {
   restore: () => Promise<void>
 }
 
-async function proxyRegistry (bench: BenchRegistry, toxiproxy: Toxiproxy, dir: string): Promise<Proxied> {
+export async function proxyRegistry (bench: BenchRegistry, toxiproxy: Toxiproxy, dir: string): Promise<Proxied> {
   const { registry } = bench
   const host = await toxiproxy.proxy(`registry-${bench.mode}`, registry.host)
   let restore = async (): Promise<void> => {}
@@ -177,12 +192,12 @@ async function proxyRegistry (bench: BenchRegistry, toxiproxy: Toxiproxy, dir: s
   }
 }
 
-function imagesOf (proxied: Proxied, count: number): string[] {
+export function imagesOf (proxied: Proxied, count: number): string[] {
   return proxied.tenImages.slice(0, count)
 }
 
 /** Our template for `images` distinct references: an ActorTemplate needs a container, so one image is also its pause image. */
-function ourReview (images: string[]): string {
+export function ourReview (images: string[]): string {
   return templateReview(images.length === 1 ? [images[0] ?? '', images[0] ?? ''] : images)
 }
 
@@ -192,7 +207,7 @@ function checkPinned (who: string, body: string, proxied: Proxied, images: strin
   if (missing.length > 0) throw new Error(`${who} (${proxied.mode}) did not pin ${missing.join(', ')}: ${body.slice(0, 300)}`)
 }
 
-async function timedAdmission (who: string, client: LoadClient, proxied: Proxied, images: string[]): Promise<number> {
+export async function timedAdmission (who: string, client: LoadClient, proxied: Proxied, images: string[]): Promise<number> {
   const sent = performance.now()
   const answer = await client.once()
   const ms = performance.now() - sent
@@ -202,7 +217,7 @@ async function timedAdmission (who: string, client: LoadClient, proxied: Proxied
 }
 
 /** One HEAD of one manifest through the proxy on a connection that stays open: the least a lookup can cost. */
-function floorClient (proxied: Proxied): { head: () => Promise<number>, close: () => Promise<void> } {
+export function floorClient (proxied: Proxied): { head: () => Promise<number>, close: () => Promise<void> } {
   const ca = proxied.bench.registry.caPem
   const client = new Client(proxied.baseUrl, { keepAliveTimeout: 600_000, keepAliveMaxTimeout: 600_000, ...(ca === undefined ? {} : { connect: { ca } }) })
   const headers: Record<string, string> = { accept: manifestAccept }
@@ -231,7 +246,7 @@ function serverFor (ours: Map<BenchMode, Running>, entry: Proxied): Running {
 /** BENCH_RESOLVER='{"maxLookupsInFlightPerRegistry":11}' tries other resolver settings in this section (not the shipped ones). */
 const resolverOverride = JSON.parse(process.env['BENCH_RESOLVER'] ?? '{}') as Record<string, unknown>
 
-function ourConfig (proxied: Proxied): Record<string, unknown> {
+export function ourConfig (proxied: Proxied): Record<string, unknown> {
   // Every admission asks the registry (no cache, no burst window): the path under test is the lookup itself.
   return { resolver: { cacheTtlSeconds: 0, burstWindowMs: 0, ...resolverOverride }, registries: [proxied.settings], credentials: { dockerConfigFiles: [proxied.dockerConfigFile] } }
 }
@@ -267,12 +282,51 @@ async function measureCell (work: Workspace, proxied: Proxied, ours: Running, di
       floor_p50_ms: floorP50,
       ours_rtts: inRtts(oursP50),
       ours_added_rtts: null,
+      added_pairs: null,
       digester_rtts: inRtts(digesterP50),
       floor_rtts: inRtts(floorP50),
       ours_over_digester: oursP50 / digesterP50
     }
   } finally {
     await Promise.all([oursClient.close(), digesterClient.close(), floor.close()])
+  }
+}
+
+/**
+ * Our admissions of one template sent alternately at 0 ms and at `rttMs`, `pairs` of each. The local work (our
+ * process's, the registry's, the proxy's, on two cores shared with everything else) is 10–30 ms for 5–10 images and
+ * drifts by several ms between minutes; subtracting a 0 ms p50 measured minutes earlier moved the added count of a
+ * 20 ms cell by ±0.5 round trips from run to run. Taken side by side, both p50s see the same machine.
+ */
+async function pairedAdmissions (work: Workspace, toxiproxy: Toxiproxy, proxied: Proxied, ours: Running, count: number,
+  rttMs: number, pairs: number): Promise<PairedAdmissions> {
+  const images = imagesOf(proxied, count)
+  const client = loadClient({ origin: ours.origin, path, body: ourReview(images), ca: work.tls.caPem }, 1)
+  const atZero: number[] = []
+  const atRtt: number[] = []
+  const registryPid = proxied.bench.registry.pid()
+  if (registryPid === undefined) throw new Error(`the ${proxied.mode} registry is not running`)
+  let cpu = { ours: 0, registry: 0 }
+  try {
+    await timedAdmission('ours', client, proxied, images)
+    cpu = { ours: cpuSecondsOf(ours.child.pid), registry: cpuSecondsOf(registryPid) }
+    for (let index = 0; index < pairs; index++) {
+      await toxiproxy.setRoundTrip(0)
+      atZero.push(await timedAdmission('ours', client, proxied, images))
+      await toxiproxy.setRoundTrip(rttMs)
+      atRtt.push(await timedAdmission('ours', client, proxied, images))
+    }
+    cpu = { ours: cpuSecondsOf(ours.child.pid) - cpu.ours, registry: cpuSecondsOf(registryPid) - cpu.registry }
+  } finally {
+    await client.close()
+  }
+  const perAdmissionMs = (seconds: number): number => seconds * 1000 / (2 * pairs)
+  return {
+    pairs,
+    at_0_p50_ms: median(atZero),
+    at_rtt_p50_ms: median(atRtt),
+    ours_cpu_ms: perAdmissionMs(cpu.ours),
+    registry_cpu_ms: perAdmissionMs(cpu.registry)
   }
 }
 
@@ -361,10 +415,14 @@ Promise<NetworkFigures & { cold_burst_memory: ColdBurstMemory }> {
     for (const [rtt, byMode] of Object.entries(network)) {
       const rttMs = Number.parseFloat(rtt)
       if (rttMs === 0) continue
-      for (const [mode, cells] of Object.entries(byMode)) {
-        for (const [size, cell] of Object.entries(cells)) {
-          const atZero = network['0ms']?.[mode]?.[size]?.ours_p50_ms
-          if (atZero !== undefined) cell.ours_added_rtts = (cell.ours_p50_ms - atZero) / rttMs
+      for (const entry of proxied) {
+        for (const [size, cell] of Object.entries(byMode[entry.mode] ?? {})) {
+          const pairs = await pairedAdmissions(work, toxiproxy, entry, serverFor(ours, entry), cell.images, rttMs, options.oursSamples)
+          cell.added_pairs = pairs
+          cell.ours_added_rtts = (pairs.at_rtt_p50_ms - pairs.at_0_p50_ms) / rttMs
+          options.log(`added round trips ${rtt} ${entry.mode} ${size}: ${pairs.at_0_p50_ms.toFixed(1)} ms at 0 ms, ` +
+            `${pairs.at_rtt_p50_ms.toFixed(1)} ms at ${rtt} (${pairs.pairs} pairs) → ${cell.ours_added_rtts.toFixed(2)}; CPU per admission ` +
+            `ours ${pairs.ours_cpu_ms.toFixed(1)} ms, docker-registry ${pairs.registry_cpu_ms.toFixed(1)} ms`)
         }
       }
     }
