@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -20,9 +20,14 @@ const timeoutSeconds = 1
 const dir = await mkdtemp(join(tmpdir(), 'atw-lookup-loop-'))
 const bench = await startBenchRegistry(mode, dir)
 try {
-  const config = loadConfig({ configFile: undefined }, {})
-  const merged = { ...config, registries: [bench.settings as never], resolver: { ...config.resolver, cacheTtlSeconds: 0, burstWindowMs: 0, perRequestTimeoutSeconds: timeoutSeconds }, credentials: { ...config.credentials, dockerConfigFiles: [bench.dockerConfigFile] } }
-  const stack = createRegistryStack(merged as typeof config, credentialsFromConfig(merged as typeof config, () => {}))
+  const configFile = join(dir, 'lookup-loop.config.json')
+  await writeFile(configFile, JSON.stringify({
+    registries: [bench.settings],
+    resolver: { cacheTtlSeconds: 0, burstWindowMs: 0, perRequestTimeoutSeconds: timeoutSeconds },
+    credentials: { dockerConfigFiles: [bench.dockerConfigFile] }
+  }))
+  const config = loadConfig({ configFile }, {})
+  const stack = createRegistryStack(config, credentialsFromConfig(config, () => {}))
   const image = bench.images[0] ?? ''
   const lookupOnce = async (): Promise<void> => {
     const signal = new AbortController().signal
