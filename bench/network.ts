@@ -77,8 +77,13 @@ export interface FirstAdmission {
 export interface IdleAdmission {
   rtt_ms: number
   idle_seconds: number
-  /** (the admission after the idle period − the same template's steady p50 at 0 ms) ÷ rtt; the target is checked on this */
+  /** (the admission after the idle period − local_ms) ÷ rtt; the target is checked on this */
   rtts: number
+  /**
+   * median of 5 admissions at 0 ms taken right after it, each like it on a new connection to the webhook: the local
+   * work at that moment (the 0 ms cell, minutes earlier, drifts by several ms; see ours_added_rtts)
+   */
+  local_ms: number
   /** the admission after the idle period ÷ rtt, local work included */
   raw_rtts: number
   ms: number
@@ -330,6 +335,26 @@ async function pairedAdmissions (work: Workspace, toxiproxy: Toxiproxy, proxied:
   }
 }
 
+/**
+ * One 5-image admission on a new connection to our webhook, opened (and its TLS handshake done) before the clock
+ * starts: only the registry side is under test.
+ */
+async function freshConnectionAdmission (work: Workspace, server: Running, proxied: Proxied, who: string): Promise<number> {
+  const client = new Client(server.origin, { connect: { ca: work.tls.caPem, servername: 'localhost' } })
+  try {
+    await (await client.request({ path: '/readyz', method: 'GET' })).body.dump()
+    const sent = performance.now()
+    const response = await client.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: ourReview(proxied.images) })
+    const body = await response.body.text()
+    const ms = performance.now() - sent
+    if (response.statusCode !== 200) throw new Error(`${who} (${proxied.mode}) answered ${response.statusCode}: ${body.slice(0, 300)}`)
+    checkPinned(who, body, proxied, proxied.images)
+    return ms
+  } finally {
+    await client.close()
+  }
+}
+
 /** The first admission of fresh processes (5 images), median of `runs`. */
 async function firstAdmissions (work: Workspace, proxied: Proxied, runs: number, label: string): Promise<number[]> {
   const times: number[] = []
@@ -487,39 +512,33 @@ Promise<NetworkFigures & { cold_burst_memory: ColdBurstMemory }> {
       for (const entry of proxied) {
         const server = serverFor(ours, entry)
         const earlier = before.get(entry.mode) ?? { ms: Number.NaN, floorMs: Number.NaN, sockets: new Set<string>() }
+        // The previous mode's reference admissions ran at 0 ms.
+        await toxiproxy.setRoundTrip(idleRtt)
         // The floor goes first: whatever the proxy and the registry pay to wake up is not the webhook's doing.
         const floorAfterMs = await floors.get(entry.mode)?.head() ?? Number.NaN
-        // A new connection to our webhook, opened before the clock starts: only the registry side is under test.
-        const client = new Client(server.origin, { connect: { ca: work.tls.caPem, servername: 'localhost' } })
-        try {
-          await (await client.request({ path: '/readyz', method: 'GET' })).body.dump()
-          const sent = performance.now()
-          const response = await client.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: ourReview(entry.images) })
-          const body = await response.body.text()
-          const ms = performance.now() - sent
-          if (response.statusCode !== 200) throw new Error(`ours after idle (${entry.mode}) answered ${response.statusCode}: ${body.slice(0, 300)}`)
-          checkPinned('ours after idle', body, entry, entry.images)
-          const after = socketsOf(server.child.pid, entry.host)
-          const localMs = network['0ms']?.[entry.mode]?.['images_5']?.ours_p50_ms ?? 0
-          idle_admission[entry.mode] = {
-            rtt_ms: idleRtt,
-            idle_seconds: options.idleSeconds,
-            rtts: (ms - localMs) / idleRtt,
-            raw_rtts: ms / idleRtt,
-            ms,
-            before_ms: earlier.ms,
-            floor_before_ms: earlier.floorMs,
-            floor_after_ms: floorAfterMs,
-            registry_sockets_before: earlier.sockets.size,
-            registry_sockets_kept: [...earlier.sockets].filter((port) => after.has(port)).length,
-            registry_sockets_after: after.size
-          }
-          options.log(`after ${options.idleSeconds} s idle, ${entry.mode}: ${ms.toFixed(1)} ms (before: ${earlier.ms.toFixed(1)} ms; floor ` +
-            `${earlier.floorMs.toFixed(1)} → ${floorAfterMs.toFixed(1)} ms); registry sockets ${earlier.sockets.size} before, ` +
-            `${idle_admission[entry.mode]?.registry_sockets_kept ?? 0} of them still open after`)
-        } finally {
-          await client.close()
+        const ms = await freshConnectionAdmission(work, server, entry, 'ours after idle')
+        const after = socketsOf(server.child.pid, entry.host)
+        await toxiproxy.setRoundTrip(0)
+        const local: number[] = []
+        for (let index = 0; index < 5; index++) local.push(await freshConnectionAdmission(work, server, entry, 'ours at 0 ms after idle'))
+        const localMs = median(local)
+        idle_admission[entry.mode] = {
+          rtt_ms: idleRtt,
+          idle_seconds: options.idleSeconds,
+          rtts: (ms - localMs) / idleRtt,
+          local_ms: localMs,
+          raw_rtts: ms / idleRtt,
+          ms,
+          before_ms: earlier.ms,
+          floor_before_ms: earlier.floorMs,
+          floor_after_ms: floorAfterMs,
+          registry_sockets_before: earlier.sockets.size,
+          registry_sockets_kept: [...earlier.sockets].filter((port) => after.has(port)).length,
+          registry_sockets_after: after.size
         }
+        options.log(`after ${options.idleSeconds} s idle, ${entry.mode}: ${ms.toFixed(1)} ms (before: ${earlier.ms.toFixed(1)} ms; at 0 ms ` +
+          `right after: ${localMs.toFixed(1)} ms; floor ${earlier.floorMs.toFixed(1)} → ${floorAfterMs.toFixed(1)} ms); registry sockets ` +
+          `${earlier.sockets.size} before, ${idle_admission[entry.mode]?.registry_sockets_kept ?? 0} of them still open after`)
       }
     } finally {
       await Promise.all([...floors.values()].map(async (floor) => { await floor.close() }))
