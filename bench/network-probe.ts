@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -7,6 +6,7 @@ import { startCluster, type Cluster } from '../test/support/cluster.js'
 import { writeTlsFiles } from '../test/support/tls.js'
 import { loadClient, type LoadClient } from './load.js'
 import { floorClient, imagesOf, ourConfig, ourReview, proxyRegistry, timedAdmission } from './network.js'
+import { cpuSecondsOf, cpuTimesOf } from './processes.js'
 import { startBenchRegistry, type BenchMode } from './registry.js'
 import { podReview } from './reviews.js'
 import { startDigester, startOurs, type Running, type Workspace } from './servers.js'
@@ -32,33 +32,6 @@ const sizes = (process.env['PROBE_SIZES'] ?? '5,10').split(',').map(Number)
 const samples = Number(process.env['PROBE_SAMPLES'] ?? 30)
 const withDigester = process.env['PROBE_DIGESTER'] === '1'
 const digesterSamples = 9
-
-/** [user, system] CPU seconds of a live process (fields 14 and 15 of /proc/PID/stat, in clock ticks of 10 ms). */
-function cpuOf (pid: number): [number, number] {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  return [Number(fields[11]) / 100, Number(fields[12]) / 100]
-}
-
-function pidsNamed (name: string): number[] {
-  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name
-    } catch {
-      return false
-    }
-  })
-}
-
-function totalCpuOf (pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => {
-    try {
-      const [user, system] = cpuOf(pid)
-      return sum + user + system
-    } catch {
-      return sum
-    }
-  }, 0)
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'atw-network-probe-'))
 const work: Workspace = {
@@ -89,7 +62,8 @@ try {
     digester = await startDigester(work, { kubeconfig: cluster.kubeconfig, caFile: proxied.bench.registry.caFile, dockerConfigDir: configDir })
     running.push(digester)
   }
-  const registryPids = pidsNamed('docker-registry')
+  const registryPid = bench.registry.pid()
+  if (registryPid === undefined) throw new Error('the registry is not running')
   for (const rttMs of roundTrips) {
     await toxiproxy.setRoundTrip(rttMs)
     for (const size of sizes) {
@@ -104,8 +78,8 @@ try {
         await timedAdmission('ours', client, proxied, images)
         if (digesterClient !== undefined) await timedAdmission('digester', digesterClient, proxied, images)
         await floor.head()
-        const oursBefore = cpuOf(ours.child.pid)
-        const registryBefore = totalCpuOf(registryPids)
+        const oursBefore = cpuTimesOf(ours.child.pid)
+        const registryBefore = cpuSecondsOf(registryPid)
         const selfBefore = process.cpuUsage()
         const times: number[] = []
         const floorTimes: number[] = []
@@ -114,16 +88,16 @@ try {
           if (digesterClient !== undefined && index < digesterSamples) await timedAdmission('digester', digesterClient, proxied, images)
           floorTimes.push(await floor.head())
         }
-        const oursAfter = cpuOf(ours.child.pid)
+        const oursAfter = cpuTimesOf(ours.child.pid)
         const self = process.cpuUsage(selfBefore)
         // The registry also answered the floor's HEADs (and the digester's requests, when it runs).
         const heads = samples * (size + 1)
         const sorted = sortedCopy(times)
         console.log(`${mode} ${rttMs} ms, ${size} images: ours p50 ${median(times).toFixed(1)} ms (p10 ${percentile(sorted, 10).toFixed(1)}, ` +
           `p90 ${percentile(sorted, 90).toFixed(1)}), floor p50 ${median(floorTimes).toFixed(1)} ms`)
-        console.log(`  ours per admission: user ${((oursAfter[0] - oursBefore[0]) * 1000 / samples).toFixed(2)} ms, ` +
-          `system ${((oursAfter[1] - oursBefore[1]) * 1000 / samples).toFixed(2)} ms; per registry HEAD (${heads}): ` +
-          `docker-registry ${((totalCpuOf(registryPids) - registryBefore) * 1000 / heads).toFixed(2)} ms` +
+        console.log(`  ours per admission: user ${((oursAfter.user - oursBefore.user) * 1000 / samples).toFixed(2)} ms, ` +
+          `system ${((oursAfter.system - oursBefore.system) * 1000 / samples).toFixed(2)} ms; per registry HEAD (${heads}): ` +
+          `docker-registry ${((cpuSecondsOf(registryPid) - registryBefore) * 1000 / heads).toFixed(2)} ms` +
           `${digesterClient === undefined ? '' : ' (digester requests included)'}, this process ${((self.user + self.system) / 1000 / heads).toFixed(2)} ms`)
       } finally {
         await Promise.all([client.close(), floor.close(), digesterClient?.close()])

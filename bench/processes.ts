@@ -76,13 +76,18 @@ export function memoryOf (pid: number): { peakMb: number, rssMb: number } {
   return { peakMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 }
 }
 
-/** CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat. */
-export function cpuSecondsOf (pid: number): number {
+/** CPU seconds a live process has used so far in user and in system mode, from /proc/<pid>/stat. */
+export function cpuTimesOf (pid: number): { user: number, system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // Fields after the command name, which is parenthesised and may itself hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12])
-  return ticks / clockTicks
+  return { user: Number(fields[11]) / clockTicks, system: Number(fields[12]) / clockTicks }
+}
+
+/** CPU seconds (user + system) a live process has used so far. */
+export function cpuSecondsOf (pid: number): number {
+  const { user, system } = cpuTimesOf(pid)
+  return user + system
 }
 
 // USER_HZ; 100 on every Linux this runs on (sysconf(_SC_CLK_TCK) is not reachable from Node).

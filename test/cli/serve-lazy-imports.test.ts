@@ -79,12 +79,19 @@ async function serveAndStop (config: Record<string, unknown>, env: Record<string
   return { loaded: (await readFile(loadedFile, 'utf8')).split('\n'), logs }
 }
 
+/** The three plain-serve checks read one process's loaded modules: starting it costs seconds and they look at the same run. */
+let plainServed: Promise<Served> | undefined
+async function plainServe (): Promise<Served> {
+  plainServed ??= serveAndStop({}, {}, () => true)
+  return await plainServed
+}
+
 function loads (served: Served, path: string): boolean {
   return served.loaded.some((url) => url.includes(path))
 }
 
 t.test('issue 6: serve with certificates.mode files and no pull Secrets loads neither the Kubernetes client nor x509', async (t) => {
-  const served = await serveAndStop({}, {}, () => true)
+  const served = await plainServe()
   t.ok(loads(served, 'src/kube/integration.ts'), 'the hook sees our modules')
   for (const path of [kubeClient, x509, certificateManager, undici, 'src/kube/client.ts', 'src/certs/generate.ts']) {
     t.notOk(loads(served, path), `${path} not loaded`)
@@ -92,7 +99,7 @@ t.test('issue 6: serve with certificates.mode files and no pull Secrets loads ne
 })
 
 t.test('issue 17 §3: serve loads no JSON schema compiler, only the generated validators and ajv\'s runtime', async (t) => {
-  const served = await serveAndStop({}, {}, () => true)
+  const served = await plainServe()
   for (const path of ['src/generated/config-validator.ts', 'src/generated/review-request-validator.ts', 'node_modules/ajv/dist/runtime/ucs2length.js']) {
     t.ok(loads(served, path), `${path} loaded: the hook sees what the generated code uses`)
   }
@@ -100,7 +107,7 @@ t.test('issue 17 §3: serve loads no JSON schema compiler, only the generated va
 })
 
 t.test('issue 17 §3: serve does not load Node\'s bundled undici (node:http\'s lazy WebSocket getters)', async (t) => {
-  const served = await serveAndStop({}, {}, () => true)
+  const served = await plainServe()
   t.ok(loads(served, 'node-internal:internal/http'), 'the hook sees Node\'s own modules')
   t.notOk(loads(served, 'node-internal:internal/deps/undici/'), 'internal/deps/undici not loaded')
 })
