@@ -27,6 +27,10 @@ export function networkTargets (figures: NetworkFigures): NetworkTarget[] {
       if (rtt === '20ms' && five !== undefined) targets.push(atMost(`ours ÷ k8s-digester at 20 ms, ${mode}, 5 images`, five.ours_over_digester, 0.1, ''))
     }
   }
+  const comparison = figures.registry_comparison
+  for (const [mode, cell] of Object.entries(comparison?.cells ?? {})) {
+    targets.push(atMost(`ours ÷ k8s-digester at ${comparison?.rtt_ms ?? 20} ms, ${mode}, 5 images, against ${comparison?.registry ?? 'another registry'}`, cell.ours_over_digester, 0.1, ''))
+  }
   for (const [mode, first] of Object.entries(figures.first_admission)) {
     targets.push(atMost(`first admission, ${mode}: round trips (minimum ${first.minimum_rtts})`, first.rtts, first.minimum_rtts + 1, ' RTT'))
   }
@@ -65,8 +69,18 @@ export function printableNetwork (figures: NetworkFigures): string {
     ...Object.entries(figures.idle_admission).map(([mode, entry]) => [mode, `${f(entry.before_ms)} ms`, `${f(entry.ms)} ms`, `${f(entry.local_ms)} ms`,
       `${entry.idle_seconds} s`, `${entry.rtt_ms} ms`, f(entry.raw_rtts, 2), f(entry.rtts, 2), `${f(entry.floor_before_ms)} → ${f(entry.floor_after_ms)} ms`,
       `${entry.registry_sockets_kept} of ${entry.registry_sockets_before}`])])
+  const comparison = figures.registry_comparison
+  const other = comparison === undefined
+    ? []
+    : ['', `The same cell against ${comparison.registry} (its own proxies, digester and servers; same run)`, table([
+        ['rtt', 'registry', 'images', 'ours p50', 'digester p50', 'added', 'CPU/admission ours, registry', 'ours ÷ digester'],
+        ...Object.entries(comparison.cells).map(([mode, cell]) => [`${comparison.rtt_ms}ms`, mode, String(cell.images), `${f(cell.ours_p50_ms)} ms`,
+          `${f(cell.digester_p50_ms)} ms`, f(cell.ours_added_rtts, 2),
+          cell.added_pairs === null ? '—' : `${f(cell.added_pairs.ours_cpu_ms)}, ${f(cell.added_pairs.registry_cpu_ms)} ms`, f(cell.ours_over_digester, 3)])
+      ])]
   return [
     'Across a round trip (toxiproxy latency on registry and token server; cache off; sequential admissions)', table(rows),
+    ...other,
     '', 'First admission of a fresh process (5 images)', first,
     '', 'After idle (token still valid)', idle
   ].join('\n')

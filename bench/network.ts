@@ -109,6 +109,8 @@ export interface NetworkFigures {
   network: Record<string, Record<string, Record<string, NetworkCell>>>
   first_admission: Record<string, FirstAdmission>
   idle_admission: Record<string, IdleAdmission>
+  /** absent when the run had no other registry build */
+  registry_comparison?: RegistryComparison
 }
 
 /** Issue 17 §3's cold case, measured here because it needs the round trip: peak RSS of a fresh process under a burst. */
@@ -120,7 +122,21 @@ export interface ColdBurstMemory {
   wall_ms: number
 }
 
+/**
+ * The ours ÷ digester cell (20 ms, 5 images) measured again against another build of distribution, in the same run:
+ * docker-registry 2.8.2 spends most of a 5-image admission's local time on its own CPU (BENCHMARKS.md, issue 17).
+ */
+export interface RegistryComparison {
+  /** e.g. "distribution v3.0.0" */
+  registry: string
+  rtt_ms: number
+  /** by mode; each cell has its added_pairs (with the registry's CPU per admission) */
+  cells: Record<string, NetworkCell>
+}
+
 export interface NetworkOptions {
+  /** registries of another distribution build, one per mode, for RegistryComparison; none: the comparison is skipped */
+  comparison?: { registry: string, registries: BenchRegistry[] } | undefined
   oursSamples: number
   /** the digester at 80 ms and 10 images takes seconds per admission: fewer samples there */
   digesterSamples: (rttMs: number) => number
@@ -154,14 +170,15 @@ interface Proxied {
   restore: () => Promise<void>
 }
 
-export async function proxyRegistry (bench: BenchRegistry, toxiproxy: Toxiproxy, dir: string): Promise<Proxied> {
+/** `label` names the proxies and files of this registry; two registries of one mode need two labels. */
+export async function proxyRegistry (bench: BenchRegistry, toxiproxy: Toxiproxy, dir: string, label: string = bench.mode): Promise<Proxied> {
   const { registry } = bench
-  const host = await toxiproxy.proxy(`registry-${bench.mode}`, registry.host)
+  const host = await toxiproxy.proxy(`registry-${label}`, registry.host)
   let restore = async (): Promise<void> => {}
   const tokenServer = registry.tokenServer
   if (tokenServer !== undefined) {
     // The registry names its token realm in every challenge: point it at the proxy, so the token costs round trips too.
-    const tokenHost = await toxiproxy.proxy(`token-${bench.mode}`, new URL(tokenServer.origin).host)
+    const tokenHost = await toxiproxy.proxy(`token-${label}`, new URL(tokenServer.origin).host)
     const original = await readFile(registry.configFile, 'utf8')
     const proxiedOrigin = `${new URL(tokenServer.origin).protocol}//${tokenHost}`
     if (!original.includes(tokenServer.origin)) throw new Error(`the registry's config does not name its realm ${tokenServer.origin}`)
@@ -177,7 +194,7 @@ export async function proxyRegistry (bench: BenchRegistry, toxiproxy: Toxiproxy,
   const auths = registry.username === undefined || registry.password === undefined
     ? {}
     : { [host]: { auth: Buffer.from(`${registry.username}:${registry.password}`).toString('base64') } }
-  const dockerConfigFile = join(dir, `network-${bench.mode}.config.json`)
+  const dockerConfigFile = join(dir, `network-${label}.config.json`)
   await writeFile(dockerConfigFile, JSON.stringify({ auths }), { mode: 0o600 })
   const floorAuthorization = tokenServer === undefined || registry.service === undefined
     ? undefined
@@ -399,6 +416,52 @@ async function coldBurst (work: Workspace, proxied: Proxied, count: number): Pro
   }
 }
 
+/**
+ * One digester for both modes of one registry build: it reads credentials from DOCKER_CONFIG (the token registry's
+ * user) and trusts the token registry's CA. `name` is its config directory's and its log's name.
+ */
+async function startNetworkDigester (work: Workspace, kubeconfig: string, proxied: Proxied[], name: string): Promise<Running> {
+  const token = proxied.find((entry) => entry.mode === 'token')
+  const configDir = join(work.dir, name)
+  await mkdir(configDir, { recursive: true })
+  await writeFile(join(configDir, 'config.json'), await readFile(token?.dockerConfigFile ?? proxied[0]?.dockerConfigFile ?? '', 'utf8'), { mode: 0o600 })
+  return await startDigester(work, { kubeconfig, caFile: token?.bench.registry.caFile, dockerConfigDir: configDir, logName: `${name}.log` })
+}
+
+const comparisonRtt = 20
+const comparisonImages = 5
+
+/** RegistryComparison: its own proxies, its own digester (credentials and CA differ), our server per registry. */
+async function compareRegistry (work: Workspace, toxiproxy: Toxiproxy, kubeconfig: string, comparison: NonNullable<NetworkOptions['comparison']>,
+  options: NetworkOptions): Promise<RegistryComparison> {
+  const proxied: Proxied[] = []
+  const running: Running[] = []
+  try {
+    for (const bench of comparison.registries) proxied.push(await proxyRegistry(bench, toxiproxy, work.dir, `other-${bench.mode}`))
+    const digester = await startNetworkDigester(work, kubeconfig, proxied, 'network-digester-other')
+    running.push(digester)
+    const cells: Record<string, NetworkCell> = {}
+    for (const entry of proxied) {
+      const ours = await startOurs(work, `ours-network-other-${entry.mode}`, ourConfig(entry))
+      running.push(ours)
+      await toxiproxy.setRoundTrip(comparisonRtt)
+      const cell = await measureCell(work, entry, ours, digester, comparisonImages, comparisonRtt, options)
+      const pairs = await pairedAdmissions(work, toxiproxy, entry, ours, comparisonImages, comparisonRtt, options.oursSamples)
+      cell.added_pairs = pairs
+      cell.ours_added_rtts = (pairs.at_rtt_p50_ms - pairs.at_0_p50_ms) / comparisonRtt
+      cells[entry.mode] = cell
+      options.log(`${comparison.registry}, ${comparisonRtt} ms ${entry.mode} ${comparisonImages} images: ours p50 ${cell.ours_p50_ms.toFixed(1)} ms, ` +
+        `digester p50 ${cell.digester_p50_ms.toFixed(1)} ms → ${cell.ours_over_digester.toFixed(3)}; CPU per admission ours ` +
+        `${pairs.ours_cpu_ms.toFixed(1)} ms, registry ${pairs.registry_cpu_ms.toFixed(1)} ms`)
+    }
+    return { registry: comparison.registry, rtt_ms: comparisonRtt, cells }
+  } finally {
+    await toxiproxy.setRoundTrip(0).catch(() => {})
+    await Promise.all(running.map(async (server) => { await server.stop() }))
+    for (const entry of proxied) await entry.restore()
+  }
+}
+
 export async function benchNetwork (work: Workspace, registries: BenchRegistry[], toxiproxy: Toxiproxy, options: NetworkOptions):
 Promise<NetworkFigures & { cold_burst_memory: ColdBurstMemory }> {
   const proxied: Proxied[] = []
@@ -406,12 +469,7 @@ Promise<NetworkFigures & { cold_burst_memory: ColdBurstMemory }> {
   const running: Running[] = []
   try {
     for (const bench of registries) proxied.push(await proxyRegistry(bench, toxiproxy, work.dir))
-    const token = proxied.find((entry) => entry.mode === 'token')
-    // One digester for both registries: it reads credentials from DOCKER_CONFIG and trusts the token registry's CA.
-    const digesterConfigDir = join(work.dir, 'network-digester')
-    await mkdir(digesterConfigDir, { recursive: true })
-    await writeFile(join(digesterConfigDir, 'config.json'), await readFile(token?.dockerConfigFile ?? proxied[0]?.dockerConfigFile ?? '', 'utf8'), { mode: 0o600 })
-    const digester = await startDigester(work, { kubeconfig: cluster.kubeconfig, caFile: token?.bench.registry.caFile, dockerConfigDir: digesterConfigDir })
+    const digester = await startNetworkDigester(work, cluster.kubeconfig, proxied, 'network-digester')
     running.push(digester)
     const ours = new Map<BenchMode, Running>()
     for (const entry of proxied) {
@@ -451,6 +509,10 @@ Promise<NetworkFigures & { cold_burst_memory: ColdBurstMemory }> {
         }
       }
     }
+
+    const comparison = options.comparison === undefined
+      ? undefined
+      : await compareRegistry(work, toxiproxy, cluster.kubeconfig, options.comparison, options)
 
     const firstRtt = roundTrips[roundTrips.length - 1] ?? 80
     const firstAt0 = new Map<BenchMode, number[]>()
@@ -543,7 +605,7 @@ Promise<NetworkFigures & { cold_burst_memory: ColdBurstMemory }> {
     } finally {
       await Promise.all([...floors.values()].map(async (floor) => { await floor.close() }))
     }
-    return { network, first_admission, idle_admission, cold_burst_memory: coldBurstMemory }
+    return { network, first_admission, idle_admission, cold_burst_memory: coldBurstMemory, ...(comparison === undefined ? {} : { registry_comparison: comparison }) }
   } finally {
     await toxiproxy.setRoundTrip(0).catch(() => {})
     await Promise.all(running.map(async (server) => { await server.stop() }))

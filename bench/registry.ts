@@ -38,8 +38,9 @@ const repositories: Array<[string, string, () => ReturnType<typeof buildOciImage
 const moreRepositories: Array<[string, string, () => ReturnType<typeof buildOciImage>]> =
   [1, 2, 3, 4, 5].map((index) => [`acme/extra-${index}`, `1.${index}`, () => buildOciImage()])
 
-export async function startBenchRegistry (mode: BenchMode, dir: string): Promise<BenchRegistry> {
-  const registry = await startRegistry({ mode })
+/** `binary`: another distribution build than Debian's docker-registry (the network section's v3 comparison). */
+export async function startBenchRegistry (mode: BenchMode, dir: string, binary?: string): Promise<BenchRegistry> {
+  const registry = await startRegistry({ mode, ...(binary === undefined ? {} : { binary }) })
   try {
     const digests = new Map<string, string>()
     const images: string[] = []

@@ -67,7 +67,7 @@ const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
  * may be building or testing dist/ at the same moment. node_modules/.cache resolves the same dependencies and is
  * outside every lint and git path.
  */
-async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string, toxiproxyBinary: string }> {
+async function build (): Promise<{ ourMain: string, digesterBinary: string, digesterVersion: string, toxiproxyBinary: string, otherRegistry: OtherRegistry }> {
   const outDir = resolve(process.env['BENCH_BUILD_DIR'] ?? join(repoRoot, 'node_modules', '.cache', 'atw-bench'))
   log(`compiling src (tsc -p tsconfig.build.json --outDir ${relative(repoRoot, outDir)}/dist)`)
   await rm(join(outDir, 'dist'), { recursive: true, force: true })
@@ -84,8 +84,15 @@ async function build (): Promise<{ ourMain: string, digesterBinary: string, dige
   const digesterVersion = /\/digester\/([^/]+)\/digester$/.exec(digesterBinary)?.[1] ?? 'unknown'
   log('toxiproxy (scripts/build-toxiproxy.sh; cached after the first build)')
   const toxiproxyBinary = buildToxiproxy(repoRoot)
-  return { ourMain, digesterBinary, digesterVersion, toxiproxyBinary }
+  log('distribution v3 for the network section\'s registry comparison (scripts/build-registry-v3.sh; cached after the first build)')
+  const otherBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-registry-v3.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString().trim().split('\n').at(-1) ?? ''
+  const otherRegistry = { binary: otherBinary, name: `distribution ${/\/distribution\/([^/]+)\/registry$/.exec(otherBinary)?.[1] ?? 'v3'}` }
+  return { ourMain, digesterBinary, digesterVersion, toxiproxyBinary, otherRegistry }
 }
+
+/** The network section's second registry build (NetworkOptions.comparison): its binary and how the report names it. */
+interface OtherRegistry { binary: string, name: string }
 
 function gitDescribe (): string {
   try {
@@ -112,7 +119,7 @@ async function main (): Promise<void> {
   }
   const major = Number(process.versions.node.split('.')[0])
   if (major !== 24) log(`warning: running on Node ${process.versions.node}; the project targets Node 24 (use npm run bench)`)
-  const { ourMain, digesterBinary, digesterVersion, toxiproxyBinary } = await build()
+  const { ourMain, digesterBinary, digesterVersion, toxiproxyBinary, otherRegistry } = await build()
   const dir = await mkdtemp(join(tmpdir(), 'atw-bench-'))
   const profileDir = process.env['BENCH_PROFILE']
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
@@ -139,11 +146,22 @@ async function main (): Promise<void> {
     registries.push(http)
     const token = await startBenchRegistry('token', join(dir, 'token'))
     registries.push(token)
+    // Started before pinSelf(), like the two above, so the comparison's registries get the same cores.
+    const others: BenchRegistry[] = []
+    if (only === undefined || only === 'network') {
+      log(`starting ${otherRegistry.name} registries (plain HTTP; TLS + token) for the network section's comparison`)
+      for (const mode of ['http', 'token'] as const) {
+        await mkdir(join(dir, `other-${mode}`))
+        const other = await startBenchRegistry(mode, join(dir, `other-${mode}`), otherRegistry.binary)
+        registries.push(other)
+        others.push(other)
+      }
+    }
     pinSelf()
     const network = async (): Promise<Awaited<ReturnType<typeof benchNetwork>>> => {
       const toxiproxy = await startToxiproxy(toxiproxyBinary, join(dir, 'toxiproxy.log'))
       try {
-        return await benchNetwork(work, [http, token], toxiproxy, networkOptions(log))
+        return await benchNetwork(work, [http, token], toxiproxy, { ...networkOptions(log), comparison: { registry: otherRegistry.name, registries: others } })
       } finally {
         await toxiproxy.close()
       }

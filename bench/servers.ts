@@ -71,6 +71,8 @@ export interface DigesterOptions {
   caFile?: string | undefined
   /** directory holding config.json with registry credentials (go-containerregistry reads DOCKER_CONFIG) */
   dockerConfigDir: string
+  /** its log file's name in the work dir, for a second digester (default digester.log) */
+  logName?: string
 }
 
 /**
@@ -83,7 +85,7 @@ export async function startDigester (work: Workspace, options: DigesterOptions):
   const child = spawnChild('digester', work.digesterBinary, [
     'webhook', '--offline', '--disable-cert-rotation', `--cert-dir=${work.tls.dir}`, `--port=${port}`,
     `--health-addr=127.0.0.1:${healthPort}`, '--metrics-addr=0', `--kubeconfig=${options.kubeconfig}`
-  ], join(work.dir, 'digester.log'), {
+  ], join(work.dir, options.logName ?? 'digester.log'), {
     env: cleanEnv({
       DOCKER_CONFIG: options.dockerConfigDir,
       POD_NAMESPACE: 'digester-system',

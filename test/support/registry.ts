@@ -53,6 +53,11 @@ export interface StartRegistryOptions<M extends RegistryMode = RegistryMode> {
   readyTimeoutMs?: number
   /** Keep the temp dir (config, log, storage) after close(). Default $ATW_KEEP_REGISTRY_DIR === '1'. */
   keepDir?: boolean
+  /**
+   * Another build of distribution that reads the same configuration (the bench's v3 comparison,
+   * scripts/build-registry-v3.sh). Default REGISTRY_BINARY, Debian's docker-registry.
+   */
+  binary?: string
 }
 
 /** One request as the registry itself logged it ("response completed" lines of its JSON log). */
@@ -221,8 +226,11 @@ export async function startRegistry<M extends RegistryMode>(opts: StartRegistryO
   const useTls = opts.tls ?? mode !== 'http'
   const readyTimeoutMs = opts.readyTimeoutMs ?? 15_000
   const keepDir = opts.keepDir ?? process.env['ATW_KEEP_REGISTRY_DIR'] === '1'
-  if (!existsSync(REGISTRY_BINARY)) {
-    throw new Error(`${REGISTRY_BINARY} not found: run \`bash scripts/install-test-deps.sh\` (Debian package docker-registry)`)
+  const binary = opts.binary ?? REGISTRY_BINARY
+  if (!existsSync(binary)) {
+    throw new Error(opts.binary === undefined
+      ? `${binary} not found: run \`bash scripts/install-test-deps.sh\` (Debian package docker-registry)`
+      : `${binary} not found`)
   }
 
   const dir = await mkdtemp(join(tmpdir(), 'atw-registry-'))
@@ -310,8 +318,8 @@ export async function startRegistry<M extends RegistryMode>(opts: StartRegistryO
       const fd = openSync(logFile, 'a')
       try {
         const [command, argv] = SETPRIV === undefined
-          ? [REGISTRY_BINARY, ['serve', configFile]]
-          : [SETPRIV, ['--pdeathsig', 'KILL', '--', REGISTRY_BINARY, 'serve', configFile]]
+          ? [binary, ['serve', configFile]]
+          : [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, 'serve', configFile]]
         // setpriv execs the binary, so the spawned pid IS the registry.
         const proc = spawn(command, argv, { stdio: ['ignore', fd, fd], env: registryEnv(), cwd: dir })
         liveProcesses.add(proc)
