@@ -6,6 +6,7 @@ import Fastify from 'fastify'
  * Our stack's floor (issue 6): a bare fastify HTTPS server on the same runtime, same TLS settings and certificate,
  * that parses the same AdmissionReview body and answers a fixed AdmissionReview (the one our webhook gives for
  * that body, read from a file). No decoding, no validation, no logging, no metrics: whatever we add costs on top.
+ * The bench runs it compiled and with the image's NODE_OPTIONS, as it runs ours (bench/servers.ts).
  *
  *   node floor-server.js --port P --tls-cert F --tls-key F --response F
  */

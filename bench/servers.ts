@@ -74,7 +74,7 @@ function floorMain (repoRoot: string): string {
   return compiledFloor
 }
 
-/** The floor runs with the image's NODE_OPTIONS too: V8's default young generation held 55 MB more at the warm peak. */
+/** The floor runs with the image's NODE_OPTIONS too: V8's default young generation held ~57 MB more at the warm peak. */
 export async function startFloor (work: Workspace, responseFile: string): Promise<Running> {
   const port = await freePort()
   const child = spawnChild('floor', process.execPath, [floorMain(work.repoRoot),
