@@ -100,7 +100,7 @@ t.test('1. kubectl create -f with tags: created, pinned to the digests the regis
   t.same(Object.keys(records), ['spec.pauseImage', 'spec.containers[0].image', 'spec.containers[1].image', 'spec.containers[2].image'])
   t.match(records['spec.containers[0].image'], { original: ref('agent'), digest: served['agent'], source: 'registry' })
 
-  const logged = webhook.admissions().filter((line) => line['object'] === 'team-a/agent')
+  const logged = (await webhook.settledAdmissions()).filter((line) => line['object'] === 'team-a/agent')
   t.match(logged, [{ webhook: 'mutate', decision: 'patched' }, { webhook: 'validate', decision: 'allowed' }], 'one log line per webhook call')
   for (const line of logged) t.comment(`webhook ${String(line['webhook'])}: ${String(line['durationMs'])} ms, ${String(line['registryRequests'])} registry requests`)
 })
@@ -123,7 +123,7 @@ t.test('2. an already-pinned template is stored byte-identical', async (t) => {
     'every image exactly as written: tag+digest, digest only, another registry')
   t.equal(stored?.metadata.annotations, undefined, 'no annotation')
   // issue 16 §1: the mutating webhook's matchConditions keep a pinned template away from /mutate altogether.
-  const calls = webhook.admissions().filter((line) => line['object'] === 'team-b/pinned')
+  const calls = (await webhook.settledAdmissions()).filter((line) => line['object'] === 'team-b/pinned')
   t.same(calls.map((line) => line['webhook']), ['validate'], 'only /validate is called (overlays/validating-webhook has no matchConditions)')
   t.match(calls, [{ webhook: 'validate', decision: 'allowed' }])
 })
@@ -148,7 +148,7 @@ t.test('5. kubectl create --dry-run=server: the same decisions, nothing stored',
   t.equal(answered.spec.pauseImage, pinned('pause'))
   t.same(warnings(dry).map((line) => line.split(':')[0]), ['spec.pauseImage', 'spec.containers[0].image'], 'the same warnings')
   t.equal(await storedTemplate(cluster, 'team-e', 'dry'), undefined, 'nothing stored')
-  t.match(webhook.admissions().filter((line) => line['object'] === 'team-e/dry'), [{ webhook: 'mutate', dryRun: true, decision: 'patched' }])
+  t.match((await webhook.settledAdmissions()).filter((line) => line['object'] === 'team-e/dry'), [{ webhook: 'mutate', dryRun: true, decision: 'patched' }])
 
   const plain = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], { input: manifest(tagged) })
   t.equal(plain.stdout, 'actortemplate.ate.dev/dry created (server dry run)\n')

@@ -147,7 +147,8 @@ t.test('through the installed configuration: a tag-form template is pinned', asy
   t.equal(stored?.spec.containers?.[0]?.image, `${agentTag}@${agent.digest}`, 'the container image pinned')
 })
 
-const calls = (object: string): number => webhook.admissions().filter((line) => line['webhook'] === 'mutate' && line['object'] === object).length
+const calls = async (object: string): Promise<number> =>
+  (await webhook.settledAdmissions()).filter((line) => line['webhook'] === 'mutate' && line['object'] === object).length
 let barriers = 0
 /**
  * Creates a tag-form template and waits for the webhook's log line for it. Requests before it that reached the
@@ -165,8 +166,8 @@ t.test('matchConditions: a template that is already pinned never reaches the mut
   const created = await cluster.kubectl(['create', '-f', '-'], { input: manifest(pinned) })
   t.equal(created.code, 0, 'created', { stderr: created.stderr })
   await barrier()
-  t.equal(calls('team-a/pinned'), 0, 'the mutating webhook was not called for it')
-  t.equal(calls('team-a/agent'), 1, 'while the tag-form template before it was')
+  t.equal(await calls('team-a/pinned'), 0, 'the mutating webhook was not called for it')
+  t.equal(await calls('team-a/agent'), 1, 'while the tag-form template before it was')
 
   const noPauseImage = actorTemplate('no-pause-image', 'team-a', 'unused', [{ name: 'agent', image: `${agentTag}@${agent.digest}` }]) as
     { spec: Record<string, unknown> }
@@ -179,11 +180,11 @@ t.test('matchConditions: a template that is already pinned never reaches the mut
 
   await kubectl(['label', 'actortemplate', 'pinned', '-n', 'team-a', 'team=agents'])
   await barrier()
-  t.equal(calls('team-a/pinned'), 0, 'UPDATE of a label only: not called')
+  t.equal(await calls('team-a/pinned'), 0, 'UPDATE of a label only: not called')
   const annotated = await cluster.kubectl(['annotate', 'actortemplate', 'pinned', '-n', 'team-a', 'ate.dev/pinned-images=edited by hand'])
   t.comment(`annotate: ${annotated.code === 0 ? annotated.stdout : annotated.stderr}`)
   await webhook.waitForLog((line) => line['webhook'] === 'mutate' && line['object'] === 'team-a/pinned')
-  t.equal(calls('team-a/pinned'), 1, 'UPDATE of the pinned-images annotation: called')
+  t.equal(await calls('team-a/pinned'), 1, 'UPDATE of the pinned-images annotation: called')
 })
 
 t.test('the policy denies a container named pause, with no validating webhook installed', async (t) => {
@@ -197,8 +198,8 @@ t.test('the policy denies a container named pause, with no validating webhook in
     t.equal(await storedTemplate(cluster, 'team-a', body.metadata.name), undefined, `${what}: not stored`)
   }
   await barrier()
-  t.equal(calls('team-a/reserved-pinned'), 0, 'the pinned one never reached the webhook: the policy alone denied it')
-  t.equal(calls('team-a/reserved-tag'), 1, 'the tag was pinned by the webhook first, then denied by the policy')
+  t.equal(await calls('team-a/reserved-pinned'), 0, 'the pinned one never reached the webhook: the policy alone denied it')
+  t.equal(await calls('team-a/reserved-tag'), 1, 'the tag was pinned by the webhook first, then denied by the policy')
 })
 
 const upgradeValues = { ...values, replicas: 3, config: { ...values.config, logLevel: 'debug' } }

@@ -173,7 +173,7 @@ t.test('--write: the replacements are created through the webhook and pass check
   t.same(worker?.spec.containers?.map((container) => container.image), [`${ref('logger')}@${moved.logger.digest}`, `${ref('agent')}@${moved.agent.digest}`])
   t.equal(worker?.spec.pauseImage, pinned('pause'))
   // Fully pinned, so the mutating webhook's matchConditions skip it (issue 16); only /validate is called.
-  t.same(webhook.admissions().filter((line) => String(line['object']).startsWith('team-b/worker-'))
+  t.same((await webhook.settledAdmissions()).filter((line) => String(line['object']).startsWith('team-b/worker-'))
     .map((line) => [line['webhook'], line['decision']]), [['validate', 'allowed']], 'the validating webhook alone saw and allowed the create')
   const after = await outdated('outdated', '-A', ...clusterArgs)
   t.equal(after.code, 1, 'the old templates are still outdated')

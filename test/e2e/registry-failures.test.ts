@@ -113,7 +113,7 @@ t.test('a stopped registry: denied with the connection error, nothing stored', a
 })
 
 t.test('each denial was the webhook\'s decision, logged once per admission', async (t) => {
-  const denials = webhook.admissions().filter((line) => line['webhook'] === 'mutate' && line['decision'] === 'denied')
+  const denials = (await webhook.settledAdmissions()).filter((line) => line['webhook'] === 'mutate' && line['decision'] === 'denied')
   t.same(denials.map((line) => String(line['object'])).sort(), ['team-d/missing-tag', 'team-d/registry-down', 'team-d/wrong-credentials'])
   for (const line of denials) t.comment(`${String(line['object'])}: ${String(line['durationMs'])} ms in the webhook, problems ${JSON.stringify(line['problems'])}`)
 })

@@ -5,6 +5,7 @@
  *
  *   const webhook = await startWebhook({ config: { registries: [...] }, tls, t })   // waits for /readyz
  *   webhook.admissions()                      // the JSON "admission" log lines so far
+ *   await webhook.settledAdmissions()         // the same, once the log has been quiet for a moment
  *   await webhook.stop()                      // SIGTERM, like the kubelet
  *
  * The build goes to node_modules/.cache/atw-e2e/<hash of the sources>/dist, not to dist/: other work on the machine
@@ -74,6 +75,11 @@ export interface WebhookProcess {
   logs: () => LogLine[]
   /** the one-per-admission log lines (msg "admission") */
   admissions: () => LogLine[]
+  /**
+   * admissions() once no line has arrived for `quietMs` (default 200) counted from this call: the log is written
+   * asynchronously, so an answer can reach the test before its admission line (seen once, under a 20,000-container body)
+   */
+  settledAdmissions: (quietMs?: number) => Promise<LogLine[]>
   stderr: () => string
   waitForLog: (predicate: (line: LogLine) => boolean, timeoutMs?: number) => Promise<LogLine>
   /** GET /readyz without trusting any CA: this is about the process, the apiserver checks the certificate */
@@ -198,12 +204,14 @@ export async function startWebhook (options: StartWebhookOptions = {}): Promise<
   const child: ChildProcess = spawn(command, argv, { cwd: dir, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: LogLine[] = []
   const waiters = new Set<() => void>()
+  let lastLineAt = Date.now()
   let partial = ''
   let stderr = ''
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     const parts = (partial + chunk).split('\n')
     partial = parts.pop() ?? ''
     for (const part of parts) if (part.trim() !== '') lines.push(parseLine(part))
+    if (parts.length > 0) lastLineAt = Date.now()
     for (const wake of waiters) wake()
   })
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
@@ -277,6 +285,14 @@ export async function startWebhook (options: StartWebhookOptions = {}): Promise<
       configFile,
       logs: () => [...lines],
       admissions: () => lines.filter((line) => line.msg === 'admission'),
+      settledAdmissions: async (quietMs = 200) => {
+        const calledAt = Date.now()
+        for (;;) {
+          const quietFor = Date.now() - Math.max(lastLineAt, calledAt)
+          if (quietFor >= quietMs) return lines.filter((line) => line.msg === 'admission')
+          await new Promise((resolve) => setTimeout(resolve, quietMs - quietFor))
+        }
+      },
       stderr: () => stderr,
       waitForLog,
       readyz: () => readyz(host, port),
