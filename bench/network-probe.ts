@@ -1,17 +1,17 @@
-import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { scriptOutput } from '../test/support/build-script.js'
 import { startCluster, type Cluster } from '../test/support/cluster.js'
 import { writeTlsFiles } from '../test/support/tls.js'
 import { loadClient, type LoadClient } from './load.js'
-import { floorClient, imagesOf, ourConfig, ourReview, proxyRegistry, timedAdmission } from './network.js'
+import { floorClient, imagesOf, ourConfig, ourReview, proxyRegistry, startNetworkDigester, timedAdmission } from './network.js'
 import { cpuSecondsOf, cpuTimesOf } from './processes.js'
 import { startBenchRegistry, type BenchMode } from './registry.js'
 import { podReview } from './reviews.js'
-import { startDigester, startOurs, type Running, type Workspace } from './servers.js'
+import { startOurs, type Running, type Workspace } from './servers.js'
 import { median, percentile, sortedCopy } from './stats.js'
-import { buildToxiproxy, startToxiproxy } from './toxiproxy.js'
+import { startToxiproxy } from './toxiproxy.js'
 
 /**
  * Issue 17 §1, one registry mode at a time, for finding out where a network cell's time goes: steady-state admissions
@@ -44,7 +44,7 @@ const work: Workspace = {
 }
 await mkdir(join(dir, mode))
 const bench = await startBenchRegistry(mode, join(dir, mode))
-const toxiproxy = await startToxiproxy(buildToxiproxy(repoRoot), join(dir, 'toxiproxy.log'))
+const toxiproxy = await startToxiproxy(await scriptOutput('build-toxiproxy.sh'), join(dir, 'toxiproxy.log'))
 const proxied = await proxyRegistry(bench, toxiproxy, dir)
 const running: Running[] = []
 let cluster: Cluster | undefined
@@ -53,13 +53,9 @@ try {
   running.push(ours)
   let digester: Running | undefined
   if (withDigester) {
-    work.digesterBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-digester.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-      .toString().trim().split('\n').at(-1) ?? ''
+    work.digesterBinary = await scriptOutput('build-digester.sh')
     cluster = await startCluster()
-    const configDir = join(dir, 'digester-config')
-    await mkdir(configDir)
-    await writeFile(join(configDir, 'config.json'), await readFile(proxied.dockerConfigFile, 'utf8'), { mode: 0o600 })
-    digester = await startDigester(work, { kubeconfig: cluster.kubeconfig, caFile: proxied.bench.registry.caFile, dockerConfigDir: configDir })
+    digester = await startNetworkDigester(work, cluster.kubeconfig, [proxied], 'digester')
     running.push(digester)
   }
   const registryPid = bench.registry.pid()

@@ -418,9 +418,9 @@ async function coldBurst (work: Workspace, proxied: Proxied, count: number): Pro
 
 /**
  * One digester for both modes of one registry build: it reads credentials from DOCKER_CONFIG (the token registry's
- * user) and trusts the token registry's CA. `name` is its config directory's and its log's name.
+ * user, or the only registry's) and trusts the token registry's CA. `name` is its config directory's and its log's name.
  */
-async function startNetworkDigester (work: Workspace, kubeconfig: string, proxied: Proxied[], name: string): Promise<Running> {
+export async function startNetworkDigester (work: Workspace, kubeconfig: string, proxied: Proxied[], name: string): Promise<Running> {
   const token = proxied.find((entry) => entry.mode === 'token')
   const configDir = join(work.dir, name)
   await mkdir(configDir, { recursive: true })

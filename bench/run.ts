@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { scriptOutput } from '../test/support/build-script.js'
 import { writeTlsFiles } from '../test/support/tls.js'
 import { benchCold } from './cold.js'
 import { benchDigester } from './digester.js'
@@ -14,9 +15,9 @@ import { printableNetwork } from './network-report.js'
 import { pinnedCore } from './processes.js'
 import { startBenchRegistry, type BenchRegistry } from './registry.js'
 import { buildResults, printable, rounded } from './report.js'
-import type { Workspace } from './servers.js'
+import { compileTypeScript, type Workspace } from './servers.js'
 import { benchStartup } from './startup.js'
-import { buildToxiproxy, startToxiproxy } from './toxiproxy.js'
+import { startToxiproxy } from './toxiproxy.js'
 import { benchWarm } from './warm.js'
 
 /**
@@ -71,22 +72,17 @@ async function build (): Promise<{ ourMain: string, digesterBinary: string, dige
   const outDir = resolve(process.env['BENCH_BUILD_DIR'] ?? join(repoRoot, 'node_modules', '.cache', 'atw-bench'))
   log(`compiling src (tsc -p tsconfig.build.json --outDir ${relative(repoRoot, outDir)}/dist)`)
   await rm(join(outDir, 'dist'), { recursive: true, force: true })
-  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'),
-    '--outDir', join(outDir, 'dist')], { cwd: repoRoot, stdio: 'inherit' })
-  // Package scope lookup stops at node_modules, so the compiled ESM needs its own "type": "module".
-  await writeFile(join(outDir, 'package.json'), '{ "type": "module", "private": true }\n')
+  compileTypeScript(repoRoot, ['-p', join(repoRoot, 'tsconfig.build.json')], join(outDir, 'dist'))
   // BENCH_OUR_MAIN measures a candidate build (e.g. a patched copy of the compiled tree) against the same baselines.
   const ourMain = resolve(process.env['BENCH_OUR_MAIN'] ?? join(outDir, 'dist', 'main.js'))
   if (!existsSync(ourMain)) throw new Error(`${ourMain} was not built`)
   log('k8s-digester (scripts/build-digester.sh; cached after the first build)')
-  const digesterBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-digester.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-    .toString().trim().split('\n').at(-1) ?? ''
+  const digesterBinary = await scriptOutput('build-digester.sh')
   const digesterVersion = /\/digester\/([^/]+)\/digester$/.exec(digesterBinary)?.[1] ?? 'unknown'
   log('toxiproxy (scripts/build-toxiproxy.sh; cached after the first build)')
-  const toxiproxyBinary = buildToxiproxy(repoRoot)
+  const toxiproxyBinary = await scriptOutput('build-toxiproxy.sh')
   log('distribution v3 for the network section\'s registry comparison (scripts/build-registry-v3.sh; cached after the first build)')
-  const otherBinary = execFileSync('bash', [join(repoRoot, 'scripts', 'build-registry-v3.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-    .toString().trim().split('\n').at(-1) ?? ''
+  const otherBinary = await scriptOutput('build-registry-v3.sh')
   const otherRegistry = { binary: otherBinary, name: `distribution ${/\/distribution\/([^/]+)\/registry$/.exec(otherBinary)?.[1] ?? 'v3'}` }
   return { ourMain, digesterBinary, digesterVersion, toxiproxyBinary, otherRegistry }
 }

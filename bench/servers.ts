@@ -56,6 +56,17 @@ export async function startOurs (work: Workspace, name: string, config: Record<s
   return { child, origin, readyMs: readyAt - child.spawnedAt, stop: child.stop }
 }
 
+/**
+ * Runs the project's tsc with `args`, emitting into `outDir`, which must sit under the repository (node_modules/.cache)
+ * so the output resolves our dependencies. Package scope lookup stops at node_modules: the compiled ESM gets its own
+ * package.json with "type": "module".
+ */
+export function compileTypeScript (repoRoot: string, args: readonly string[], outDir: string): void {
+  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), ...args, '--outDir', outDir],
+    { cwd: repoRoot, stdio: 'inherit' })
+  writeFileSync(join(outDir, 'package.json'), '{ "type": "module", "private": true }\n')
+}
+
 let compiledFloor: string | undefined
 
 /**
@@ -65,11 +76,8 @@ let compiledFloor: string | undefined
 function floorMain (repoRoot: string): string {
   if (compiledFloor !== undefined) return compiledFloor
   const outDir = join(repoRoot, 'node_modules', '.cache', 'atw-bench-floor')
-  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), join(repoRoot, 'bench', 'floor-server.ts'),
-    '--outDir', outDir, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--strict', '--skipLibCheck'],
-  { cwd: repoRoot, stdio: 'inherit' })
-  // Package scope lookup stops at node_modules: the compiled ESM needs its own "type".
-  writeFileSync(join(outDir, 'package.json'), '{ "type": "module", "private": true }\n')
+  compileTypeScript(repoRoot, [join(repoRoot, 'bench', 'floor-server.ts'), '--module', 'nodenext', '--moduleResolution', 'nodenext',
+    '--target', 'es2023', '--strict', '--skipLibCheck'], outDir)
   compiledFloor = join(outDir, 'floor-server.js')
   return compiledFloor
 }

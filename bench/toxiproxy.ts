@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { freePort, spawnChild, type Child } from './processes.js'
@@ -18,11 +16,6 @@ export interface Toxiproxy {
   /** the round trip every proxy adds from now on (connections already open included) */
   setRoundTrip: (rttMs: number) => Promise<void>
   close: () => Promise<void>
-}
-
-export function buildToxiproxy (repoRoot: string): string {
-  return execFileSync('bash', [join(repoRoot, 'scripts', 'build-toxiproxy.sh')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-    .toString().trim().split('\n').at(-1) ?? ''
 }
 
 export async function startToxiproxy (binary: string, logFile: string): Promise<Toxiproxy> {
