@@ -71,9 +71,11 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
     insecureRegistries: values['insecure-registry'],
     logLevel: values['log-level']
   })
-  // Asynchronous (issue 17 §4): the admission line no longer costs a write(2) on the event loop per request; what is
-  // still buffered is written by flush() at the end and by pino's exit hook on any other way out.
-  const logger = pino({ level: config.logLevel }, destination({ sync: false }))
+  // Synchronous, one write(2) per line (issue 17 §3). The asynchronous destination saved no measurable CPU, and while
+  // the event loop is saturated it cannot write as fast as lines come: at c = 64 it held 4.4 MB of queued lines,
+  // which outlived young-generation collections, and the warm peak was 8–16 MB higher. A slow log reader now slows
+  // admissions instead of growing the heap towards the pod's limit, and no line is lost on a crash.
+  const logger = pino({ level: config.logLevel }, destination({ sync: true }))
   const metrics = createMetrics()
   const readiness = new Readiness()
   // Pull Secrets and self-managed certificates; a no-op (no cluster needed) for certificates.mode "files" without Secrets.
@@ -99,6 +101,5 @@ export async function runServe (args: readonly string[], io: Io): Promise<number
     await drift?.stop()
     kube.close()
     await stack.close()
-    logger.flush()
   }
 }

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { createSecureContext, rootCertificates } from 'node:tls'
 import { LRUCache } from 'lru-cache'
-import type * as UndiciModule from 'undici'
 import type { Agent } from 'undici'
 import type { RegistryConfig } from '../config.js'
 import { BlockedAddressError, guardedLookup, isForbiddenHostName } from './address-guard.js'
 import { readCapped } from './read-capped.js'
+import { loadUndici, type Undici } from './load-undici.js'
 import { checkRealmLiteral, realmLookup } from './realm-guard.js'
 import { requestSignal } from './request-signal.js'
 
@@ -17,17 +17,6 @@ import { requestSignal } from './request-signal.js'
  * Redirects are followed here by hand so that every hop passes the address guard and loses its Authorization when
  * it leaves the origin. Bodies are read up to a cap chosen by the caller.
  */
-
-type Undici = typeof UndiciModule
-let undici: Promise<Undici> | undefined
-/**
- * undici is ~18 MB of each replica's idle RSS (issue 17 §3) and is needed only when a digest is not cached: loaded on
- * the first registry request, once, and shared by every Transport.
- */
-async function loadUndici (): Promise<Undici> {
-  undici ??= import('undici')
-  return await undici
-}
 
 export interface HttpResponse {
   status: number

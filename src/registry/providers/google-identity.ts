@@ -1,5 +1,6 @@
 import type { Agent } from 'undici'
 import { BodyLimit } from '../body-limits.js'
+import { loadUndici } from '../load-undici.js'
 import type { Credential, CredentialSource } from '../credentials.js'
 import { readCapped } from '../read-capped.js'
 
@@ -59,7 +60,7 @@ export class GoogleIdentity implements CredentialSource {
 
   async #fetch (): Promise<string> {
     const url = this.#options.metadataTokenUrl
-    const { Agent, request } = await import('undici')
+    const { Agent, request } = await loadUndici()
     this.#dispatcher ??= new Agent({ keepAliveTimeout: 10_000, connections: 2 })
     let response
     try {
