@@ -37,7 +37,7 @@ ENV NODE_ENV=production
 # 1,650 60 KiB tokens) V8 let garbage pile up to a peak RSS of 285 / 269 MB, past the pod's limit; capped at 128 MB it
 # collects sooner and the same loads peak at 140 / 160 MB, every case under 180 MB (30% headroom; issue 17 §3,
 # BENCHMARKS.md). 128 old + 3 x 4 young + ~60 MB of code and buffers stays under 256 Mi.
-# `npm run bench` runs our server and that bare fastify floor with exactly this line.
+# `npm run bench` runs our server and that bare fastify floor with exactly this line and the ENTRYPOINT's flags.
 ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128"
 WORKDIR /app
 COPY --from=production-dependencies /app/node_modules ./node_modules
@@ -46,4 +46,7 @@ COPY package.json ./
 # The distroless "nonroot" UID; the manifests' securityContext runs as the same user.
 USER 65532:65532
 EXPOSE 8443
-ENTRYPOINT ["node", "dist/main.js", "serve"]
+# --no-maglev: V8's mid-tier compiler (between the baseline and TurboFan) gave a long-running webhook no measurable CPU
+# per warm admission and cost 13-18 MB of its warm peak (64 concurrent admissions: 113-115 vs 132-133 MB, two runs
+# each, alternating) and 19 MB after 3,000 cold lookups (BENCHMARKS.md, issue 17 §3). NODE_OPTIONS cannot carry it.
+ENTRYPOINT ["node", "--no-maglev", "dist/main.js", "serve"]

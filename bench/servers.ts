@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TlsFiles } from '../test/support/tls.js'
+import { imageNodeFlags, imageNodeOptions } from '../test/support/image-node-flags.js'
 import { freePort, spawnChild, waitReady, type Child } from './processes.js'
 
 /** The three webhooks the bench talks to, each a child process on loopback: ours, the floor, and k8s-digester. */
@@ -37,11 +38,6 @@ export function cleanEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra }
 }
 
-/** The NODE_OPTIONS our image sets (Dockerfile `ENV NODE_OPTIONS="…"`), so the bench measures what ships. */
-export function imageNodeOptions (repoRoot: string): string {
-  return /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1] ?? ''
-}
-
 export async function startOurs (work: Workspace, name: string, config: Record<string, unknown>): Promise<Running> {
   const port = await freePort()
   const configFile = join(work.dir, `${name}.config.json`)
@@ -49,7 +45,7 @@ export async function startOurs (work: Workspace, name: string, config: Record<s
     ...config,
     server: { host: '127.0.0.1', port, metricsHost: '127.0.0.1', metricsPort: 0, tlsCert: work.tls.certFile, tlsKey: work.tls.keyFile, shutdownDelaySeconds: 0 }
   }))
-  const child = spawnChild(name, process.execPath, [...work.ourNodeArgs, work.ourMain, 'serve', '--config', configFile],
+  const child = spawnChild(name, process.execPath, [...imageNodeFlags(work.repoRoot), ...work.ourNodeArgs, work.ourMain, 'serve', '--config', configFile],
     join(work.dir, `${name}.log`), { env: cleanEnv({ NODE_OPTIONS: imageNodeOptions(work.repoRoot) }), cwd: work.dir })
   const origin = `https://127.0.0.1:${port}`
   const readyAt = await waitReady(child, { url: `${origin}/readyz`, ca: work.tls.caPem, intervalMs: 5 })
@@ -85,7 +81,7 @@ function floorMain (repoRoot: string): string {
 /** The floor runs with the image's NODE_OPTIONS too: V8's default young generation held ~57 MB more at the warm peak. */
 export async function startFloor (work: Workspace, responseFile: string): Promise<Running> {
   const port = await freePort()
-  const child = spawnChild('floor', process.execPath, [floorMain(work.repoRoot),
+  const child = spawnChild('floor', process.execPath, [...imageNodeFlags(work.repoRoot), floorMain(work.repoRoot),
     '--port', String(port), '--tls-cert', work.tls.certFile, '--tls-key', work.tls.keyFile, '--response', responseFile],
   join(work.dir, 'floor.log'), { env: cleanEnv({ NODE_OPTIONS: imageNodeOptions(work.repoRoot) }), cwd: work.repoRoot })
   const origin = `https://127.0.0.1:${port}`

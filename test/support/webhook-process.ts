@@ -1,7 +1,8 @@
 /**
- * The webhook as a separate process, started the way the container image starts it: `node dist/main.js serve …`
- * (Dockerfile ENTRYPOINT) with the Node 24 that runs the tests. Compiled JavaScript rather than `tsx src/main.ts`:
- * no TypeScript loader in the process, the same start-up path and timing as production.
+ * The webhook as a separate process, started the way the container image starts it: `node --no-maglev dist/main.js
+ * serve …` (the Dockerfile's ENTRYPOINT, its node flags read from there) with the Node 24 that runs the tests.
+ * Compiled JavaScript rather than `tsx src/main.ts`: no TypeScript loader in the process, the same start-up path and
+ * timing as production.
  *
  *   const webhook = await startWebhook({ config: { registries: [...] }, tls, t })   // waits for /readyz
  *   webhook.admissions()                      // the JSON "admission" log lines so far
@@ -22,6 +23,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { stringify } from 'yaml'
+import { imageNodeFlags } from './image-node-flags.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CACHE = join(ROOT, 'node_modules', '.cache', 'atw-e2e')
@@ -198,9 +200,10 @@ export async function startWebhook (options: StartWebhookOptions = {}): Promise<
   if (options.tls !== undefined) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile)
   args.push(...options.args ?? [])
 
+  const node = [process.execPath, ...imageNodeFlags(ROOT), main]
   const [command, argv] = SETPRIV === undefined
-    ? [process.execPath, [main, ...args]]
-    : [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, main, ...args]]
+    ? [process.execPath, [...node.slice(1), ...args]]
+    : [SETPRIV, ['--pdeathsig', 'KILL', '--', ...node, ...args]]
   const child: ChildProcess = spawn(command, argv, { cwd: dir, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: LogLine[] = []
   const waiters = new Set<() => void>()
