@@ -46,7 +46,11 @@ COPY package.json ./
 # The distroless "nonroot" UID; the manifests' securityContext runs as the same user.
 USER 65532:65532
 EXPOSE 8443
-# --no-maglev: V8's mid-tier compiler (between the baseline and TurboFan) gave a long-running webhook no measurable CPU
-# per warm admission and cost 13-18 MB of its warm peak (64 concurrent admissions: 113-115 vs 132-133 MB, two runs
-# each, alternating) and 19 MB after 3,000 cold lookups (BENCHMARKS.md, issue 17 §3). NODE_OPTIONS cannot carry it.
-ENTRYPOINT ["node", "--no-maglev", "dist/main.js", "serve"]
+# V8 flags that NODE_OPTIONS refuses (issue 17 §3, BENCHMARKS.md "Warm peak"), each measured under 64 concurrent warm
+# admissions in alternating runs, with no measurable CPU cost per admission:
+# --no-maglev: V8's mid-tier compiler (between the baseline and TurboFan) cost 13-18 MB of the warm peak (113-115 vs
+#   132-133 MB) and 19 MB after 3,000 cold lookups.
+# --memory-saver-mode: V8 lets the old generation grow 2 MB past what survived its last full collection instead of
+#   8 MB before collecting again; a server that keeps anything across young collections under load reaches that
+#   limit every second or so. 105-110 vs 111-114 MB; a bare fastify server, which promotes almost nothing, is unchanged.
+ENTRYPOINT ["node", "--no-maglev", "--memory-saver-mode", "dist/main.js", "serve"]

@@ -96,7 +96,7 @@ t.test('runs as 65532 on a read-only root without capabilities and answers Admis
   const exec = await engine(image, ['exec', container.id, 'node', '-e', probe])
   t.equal(exec.code, 0, `exec in the running container ${exec.stderr}`)
   const facts = JSON.parse(exec.stdout) as { cmdline: string[], status: Record<string, string>, app: string, tmp: string }
-  t.same(facts.cmdline.slice(0, 4), ['node', '--no-maglev', 'dist/main.js', 'serve'], 'PID 1 is the ENTRYPOINT')
+  t.same(facts.cmdline.slice(0, 5), ['node', '--no-maglev', '--memory-saver-mode', 'dist/main.js', 'serve'], 'PID 1 is the ENTRYPOINT')
   t.match(facts.status, { Uid: `${UID}\t${UID}\t${UID}\t${UID}`, Gid: `${UID}\t${UID}\t${UID}\t${UID}` }, 'runs as 65532:65532')
   t.match(facts.status, { CapInh: '0000000000000000', CapPrm: '0000000000000000', CapEff: '0000000000000000', CapBnd: '0000000000000000', CapAmb: '0000000000000000' }, 'no capabilities')
   t.equal(facts.status['NoNewPrivs'], '1', 'no new privileges')
