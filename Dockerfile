@@ -31,7 +31,7 @@ ENV NODE_ENV=production
 # V8 sizes its heap from the machine's memory, not from the pod's 256 Mi limit. Young generation: on a 24 GiB machine
 # a busy webhook grew to ~240 MB, ~130 MB of it young generation. 16 MB semi-spaces peaked at 196-200 MB under 64
 # concurrent warm admissions, 8 MB at 174-181 MB, 4 MB at 151-172 MB (a bare fastify server: 152-170 MB with V8's
-# defaults, 97-103 MB with this line: we are over its 25 MB allowance, BENCHMARKS.md) for ~10 % more
+# defaults, 97-103 MB with this line; with the ENTRYPOINT's flags too, ours peaks 19 MB above it) for ~10 % more
 # CPU per warm admission; the hostile cases below drop by 10-29 MB with it (BENCHMARKS.md, "Young generation").
 # Old generation: under the hostile loads of issue 13 (2,200 registry hosts,
 # 1,650 60 KiB tokens) V8 let garbage pile up to a peak RSS of 285 / 269 MB, past the pod's limit; capped at 128 MB it
