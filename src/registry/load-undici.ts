@@ -10,7 +10,7 @@ export type Undici = typeof UndiciModule
  * peak malloced memory 28 vs 6 MB. A warm replica (digests cached, few lookups) paid it at its peak under load
  * (issue 17 §3, 8–13 MB). The baseline (Liftoff) code parses the headers of a HEAD answer or a token response in
  * microseconds; the optimised parser would pay off only for bodies this client never reads in bulk. The default
- * budget is 13,000,000; this one is never reached. What it does not change: after thousands of lookups V8's
+ * budget is 13,000,000; this one takes millions of answers. What it does not change: after thousands of lookups V8's
  * JavaScript compilers malloc as much for undici's own code, with or without it (3,000 HEADs: 120 vs 118 MB).
  */
 export const wasmTieringBudgetFlag = '--wasm-tiering-budget=2000000000'
@@ -18,7 +18,7 @@ export const wasmTieringBudgetFlag = '--wasm-tiering-budget=2000000000'
 let undici: Promise<Undici> | undefined
 
 /**
- * undici is ~18 MB of each replica's idle RSS (issue 17 §3) and is needed only when a digest is not cached: loaded on
+ * undici costs a replica 6–8 MB of RSS (issue 17 §3) and is needed only when a digest is not cached: loaded on
  * the first registry (or metadata server) request, once, and shared by every caller. The budget is set before undici
  * compiles its parser, which it does on its first connection; V8 reads it when a module is compiled.
  */

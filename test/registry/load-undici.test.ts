@@ -4,9 +4,10 @@ import t from 'tap'
 /**
  * Issue 17 §3: loadUndici keeps undici's WebAssembly HTTP parser in V8's baseline code. Each case is a fresh Node
  * process (the flag is process-wide) that parses 300 real HTTP answers from a loopback server through undici and
- * reports the most memory V8 had malloced meanwhile (sampled every millisecond): TurboFan's one compile of llhttp mallocs ~23 MB at once. The control, a plain
- * `import('undici')`, shows that the same traffic does reach that compile without the budget. (After thousands of
- * answers V8's JavaScript compilers malloc as much for undici's own code in both cases; 300 is a warm replica's few.)
+ * reports the most memory V8 had malloced meanwhile, sampled every millisecond: TurboFan's one compile of llhttp
+ * mallocs ~23 MB at once. The control, a plain `import('undici')`, shows that the same traffic does reach that compile
+ * without the budget. (After thousands of answers V8's JavaScript compilers malloc as much for undici's own code in
+ * both cases; 300 is a warm replica's few.)
  */
 
 const root = new URL('../..', import.meta.url).pathname

@@ -1,8 +1,8 @@
 /**
  * The webhook as a separate process, started the way the container image starts it: `node --no-maglev
- * --memory-saver-mode dist/main.js serve …` (the Dockerfile's ENTRYPOINT, its node flags read from there) with the Node 24 that runs the tests.
- * Compiled JavaScript rather than `tsx src/main.ts`: no TypeScript loader in the process, the same start-up path and
- * timing as production.
+ * --memory-saver-mode dist/main.js serve …` (the Dockerfile's ENTRYPOINT, its node flags read from there) with the
+ * Node 24 that runs the tests. Compiled JavaScript rather than `tsx src/main.ts`: no TypeScript loader in the process,
+ * the same start-up path and timing as production.
  *
  *   const webhook = await startWebhook({ config: { registries: [...] }, tls, t })   // waits for /readyz
  *   webhook.admissions()                      // the JSON "admission" log lines so far

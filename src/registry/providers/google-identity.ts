@@ -1,7 +1,7 @@
 import type { Agent } from 'undici'
 import { BodyLimit } from '../body-limits.js'
-import { loadUndici } from '../load-undici.js'
 import type { Credential, CredentialSource } from '../credentials.js'
+import { loadUndici } from '../load-undici.js'
 import { readCapped } from '../read-capped.js'
 
 /**
