@@ -77,7 +77,7 @@ t.test('issue 13: 3,000 and 20,000 containers are denied at once, with no regist
     .catch(() => registry.requests())
   const hostileRequests = seen.filter((request) => request.path.includes('/hostile/')).length
   t.equal(hostileRequests, 0, 'no registry request for any hostile reference')
-  // The log is written asynchronously: an answer can arrive before its admission line does (seen once in CI).
+  // The admission line reaches this process through the child's stdout pipe: an answer can arrive first (seen once in CI).
   const denials = (): Array<Record<string, unknown>> => webhook.admissions().filter((line) => String(line['uid']).startsWith('hostile-'))
   await eventually(() => denials().length >= 3, 10_000)
   t.same(denials().map((line) => line['registryRequests']), [0, 0, 0], 'the webhook counted 0 registry requests for each denial')

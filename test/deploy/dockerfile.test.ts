@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { validate } from 'dockerfile-utils'
 import t from 'tap'
+import { imageNodeFlags, imageNodeOptions } from '../support/image-node-flags.js'
 
 /**
  * No Docker engine here, and hadolint is in neither Debian nor npm: the Dockerfile is linted with dockerfile-utils
@@ -125,8 +126,9 @@ t.test('the runtime sets NODE_OPTIONS that Node 24 accepts (the bench runs our s
     env: { ...process.env, NODE_OPTIONS: options ?? '' }
   })
   t.equal(stdout, 'true', 'node starts with these NODE_OPTIONS (not every V8 flag is allowed there)')
-  const entrypoint = JSON.parse(stage('runtime').instructions.find((instruction) => instruction.keyword === 'ENTRYPOINT')?.args ?? '[]') as string[]
-  const flags = entrypoint.slice(1, entrypoint.indexOf('dist/main.js'))
+  // What the bench and the tests' webhook processes read (test/support/image-node-flags.ts).
+  t.equal(imageNodeOptions(ROOT), options)
+  const flags = imageNodeFlags(ROOT)
   t.same(flags, ['--no-maglev', '--memory-saver-mode'], 'V8 flags for memory (issue 17 §3)')
   for (const flag of flags) {
     const refused = await promisify(execFile)(node, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: flag } }).then(() => '', (error: Error & { stderr: string }) => error.stderr)

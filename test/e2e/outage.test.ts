@@ -64,7 +64,7 @@ async function calls (process: WebhookProcess): Promise<number> {
   const url = process.logs().find((line) => line.msg === 'serving metrics')?.['url']
   if (typeof url !== 'string') throw new Error('the webhook did not log its metrics URL')
   const counted = metricValue(await (await fetch(url)).text(), 'atw_admissions_total', {})
-  // The metric is counted before the log line is written (asynchronously): compare once the log is quiet.
+  // The log line reaches this process through a pipe, after the answer may have: compare once the log is quiet.
   const logged = (await process.settledAdmissions()).length
   if (counted !== logged) throw new Error(`metrics say ${counted} admissions, the log ${logged}`)
   return counted

@@ -78,8 +78,9 @@ export interface WebhookProcess {
   /** the one-per-admission log lines (msg "admission") */
   admissions: () => LogLine[]
   /**
-   * admissions() once no line has arrived for `quietMs` (default 200) counted from this call: the log is written
-   * asynchronously, so an answer can reach the test before its admission line (seen once, under a 20,000-container body)
+   * admissions() once no line has arrived for `quietMs` (default 200) counted from this call. The webhook writes the
+   * line before it answers, but this process reads the line from a pipe on its own schedule, so an answer (or the
+   * kubectl that carried it) can reach the test first (seen once, under a 20,000-container body)
    */
   settledAdmissions: (quietMs?: number) => Promise<LogLine[]>
   stderr: () => string
@@ -200,10 +201,10 @@ export async function startWebhook (options: StartWebhookOptions = {}): Promise<
   if (options.tls !== undefined) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile)
   args.push(...options.args ?? [])
 
-  const node = [process.execPath, ...imageNodeFlags(ROOT), main]
+  const nodeArgs = [...imageNodeFlags(ROOT), main, ...args]
   const [command, argv] = SETPRIV === undefined
-    ? [process.execPath, [...node.slice(1), ...args]]
-    : [SETPRIV, ['--pdeathsig', 'KILL', '--', ...node, ...args]]
+    ? [process.execPath, nodeArgs]
+    : [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...nodeArgs]]
   const child: ChildProcess = spawn(command, argv, { cwd: dir, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: LogLine[] = []
   const waiters = new Set<() => void>()
