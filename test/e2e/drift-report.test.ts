@@ -155,7 +155,11 @@ t.test('bound: every tagged image gets a series at 0, then the two moved tags tu
   const movedAt = Date.now()
   await pushImage(registry, buildOciIndex(), images.agent.repo, images.agent.tag)
   await pushImage(registry, buildOciImage(), images.logger.repo, images.logger.tag)
-  const moved = await scrapeUntil((scrape) => scrape.series(1).length > 0 && scrape.lastScan * 1000 > movedAt, 'a scan after the tags moved')
+  const pushedAt = Date.now()
+  // The gauge is when a scan finished: one that began between the two pushes finishes after them with only the
+  // first moved tag (seen once in CI). The scan after it began once both had moved.
+  const straddling = await scrapeUntil((scrape) => scrape.lastScan * 1000 > pushedAt, 'a scan finished after the pushes')
+  const moved = await scrapeUntil((scrape) => scrape.lastScan > straddling.lastScan, 'a scan begun after the tags moved')
   t.comment(`moved tags reported ${Date.now() - movedAt} ms after the push (interval ${INTERVAL_MINUTES * 60} s)`)
   t.same(moved.series(1), [
     '{namespace="team-a",name="agent",field="spec.containers[0].image"}',
